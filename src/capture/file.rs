@@ -1,0 +1,1 @@
+//! Capture files: pcap (µs and ns, both byte orders), pcapng, gzip, stdin.

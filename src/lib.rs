@@ -1,0 +1,23 @@
+//! leakscope: tells whether confidential calls are really confidential.
+//!
+//! Data flows one way through the modules:
+//!
+//! ```text
+//! capture → decode → flow → dissect → classify → verdict → report / ui
+//! ```
+//!
+//! - [`capture`] reads pcap/pcapng files (and live interfaces) into frames with capture time;
+//! - [`decode`] slices link, IP and transport headers into a borrowed packet view;
+//! - [`flow`] keeps bidirectional flows, TCP reassembly and per-flow dissector state;
+//! - [`dissect`] holds the pure protocol parsers;
+//! - [`report`] writes text, JSON and NDJSON.
+
+pub mod capture;
+pub mod decode;
+pub mod dissect;
+pub mod enrich;
+pub mod engine;
+pub mod error;
+pub mod flow;
+pub mod model;
+pub mod report;

@@ -1,0 +1,208 @@
+//! The shared vocabulary of the pipeline: capture time, endpoints, flow keys, directions.
+//!
+//! Everything here is plain data with no dependencies beyond `std` and serde, so every
+//! stage (capture → decode → flow → dissect → classify → verdict → report/ui) can use it.
+
+use serde::{Serialize, Serializer};
+use std::fmt;
+use std::net::IpAddr;
+
+/// Capture time: nanoseconds since the Unix epoch, taken from the packet record.
+///
+/// The engine never reads the wall clock, so a replay is deterministic.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub u64);
+
+impl Timestamp {
+    pub const NANOS_PER_SEC: u64 = 1_000_000_000;
+
+    pub fn from_secs_nanos(secs: u64, nanos: u64) -> Self {
+        Timestamp(secs.saturating_mul(Self::NANOS_PER_SEC).saturating_add(nanos))
+    }
+
+    pub fn from_secs(secs: u64) -> Self {
+        Self::from_secs_nanos(secs, 0)
+    }
+
+    pub fn secs(self) -> u64 {
+        self.0 / Self::NANOS_PER_SEC
+    }
+
+    /// Nanoseconds elapsed since `earlier`, zero if `earlier` is later.
+    pub fn since(self, earlier: Timestamp) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / Self::NANOS_PER_SEC as f64
+    }
+
+    /// RFC 3339 in UTC with microsecond precision, e.g. `2020-04-01T10:00:00.123456Z`.
+    pub fn rfc3339(self) -> String {
+        let secs = self.secs();
+        let micros = (self.0 % Self::NANOS_PER_SEC) / 1_000;
+        let (y, mo, d) = civil_from_days((secs / 86_400) as i64);
+        let rem = secs % 86_400;
+        format!(
+            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60
+        )
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.rfc3339())
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// An IP protocol number. A newtype, not an enum: unknown protocols survive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IpProto(pub u8);
+
+impl IpProto {
+    pub const ICMP: IpProto = IpProto(1);
+    pub const TCP: IpProto = IpProto(6);
+    pub const UDP: IpProto = IpProto(17);
+    pub const ICMPV6: IpProto = IpProto(58);
+
+    /// The name used in reports (`tcp`, `udp`, `icmp`, `icmpv6`, else `ip-<n>`).
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
+        match self {
+            IpProto::TCP => "tcp".into(),
+            IpProto::UDP => "udp".into(),
+            IpProto::ICMP => "icmp".into(),
+            IpProto::ICMPV6 => "icmpv6".into(),
+            IpProto(n) => format!("ip-{n}").into(),
+        }
+    }
+
+    pub fn has_ports(self) -> bool {
+        self == IpProto::TCP || self == IpProto::UDP
+    }
+}
+
+impl Serialize for IpProto {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
+/// One side of a flow: address and port (port 0 for protocols without ports).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Endpoint {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+impl Endpoint {
+    pub fn new(ip: IpAddr, port: u16) -> Self {
+        Endpoint { ip, port }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.ip {
+            IpAddr::V4(ip) => write!(f, "{ip}:{}", self.port),
+            IpAddr::V6(ip) => write!(f, "[{ip}]:{}", self.port),
+        }
+    }
+}
+
+/// A direction-free flow key: the lower endpoint first, so both directions of a
+/// conversation map to the same key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FlowKey {
+    pub proto: IpProto,
+    pub lo: Endpoint,
+    pub hi: Endpoint,
+}
+
+impl FlowKey {
+    /// The canonical key of a packet from `src` to `dst`, and whether `src` is `lo`.
+    pub fn new(proto: IpProto, src: Endpoint, dst: Endpoint) -> (FlowKey, bool) {
+        if src <= dst {
+            (FlowKey { proto, lo: src, hi: dst }, true)
+        } else {
+            (FlowKey { proto, lo: dst, hi: src }, false)
+        }
+    }
+}
+
+/// Which way a packet goes relative to the flow's client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// From the client (the SYN sender, else the first sender) to the server.
+    ToServer,
+    /// From the server back to the client.
+    ToClient,
+}
+
+impl Direction {
+    pub fn index(self) -> usize {
+        match self {
+            Direction::ToServer => 0,
+            Direction::ToClient => 1,
+        }
+    }
+
+    pub fn reverse(self) -> Direction {
+        match self {
+            Direction::ToServer => Direction::ToClient,
+            Direction::ToClient => Direction::ToServer,
+        }
+    }
+}
+
+/// Whether a dissector has seen enough of a flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// The bytes are not this protocol; do not call again for this flow.
+    NotMine,
+    /// Keep feeding this flow.
+    NeedMore,
+    /// Everything of interest was read; later packets only update counters.
+    Done,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_formats_utc_with_micros() {
+        assert_eq!(Timestamp(0).rfc3339(), "1970-01-01T00:00:00.000000Z");
+        let t = Timestamp::from_secs_nanos(1_585_735_200, 123_456_789);
+        assert_eq!(t.rfc3339(), "2020-04-01T10:00:00.123456Z");
+        assert_eq!(Timestamp::from_secs(951_782_400).rfc3339(), "2000-02-29T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn flow_key_is_direction_free() {
+        let a = Endpoint::new([10, 0, 0, 1].into(), 5000);
+        let b = Endpoint::new([10, 0, 0, 2].into(), 443);
+        let (k1, a_lo) = FlowKey::new(IpProto::TCP, a, b);
+        let (k2, b_lo) = FlowKey::new(IpProto::TCP, b, a);
+        assert_eq!(k1, k2);
+        assert!(a_lo && !b_lo);
+    }
+}
