@@ -4,7 +4,8 @@
 //! References: RFC 8446 (TLS 1.3), RFC 5246 (TLS 1.2), RFC 6066 §3 (SNI), RFC 7301 (ALPN),
 //! draft-ietf-tls-esni (ECH, extension 0xfe0d), JA3 (salesforce/ja3), JA4 (FoxIO, BSD-3).
 
-use crate::model::{Direction, Progress};
+pub mod cert;
+
 use serde::Serialize;
 
 /// What a ClientHello offers. Shared by TLS, DTLS and QUIC.
