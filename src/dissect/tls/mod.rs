@@ -35,3 +35,14 @@ pub struct ClientHelloInfo {
 pub fn parse_client_hello_message(_msg: &[u8]) -> Option<ClientHelloInfo> {
     None
 }
+
+/// The JA3 fingerprint (MD5 of the JA3 string, lowercase hex) of a ClientHello.
+pub fn ja3(_ch: &ClientHelloInfo) -> String {
+    String::new()
+}
+
+/// The JA4 fingerprint (FoxIO, BSD-3) of a ClientHello. `transport` is `'t'` for TLS over
+/// TCP, `'q'` for QUIC and `'d'` for DTLS.
+pub fn ja4(_ch: &ClientHelloInfo, _transport: char) -> String {
+    String::new()
+}
