@@ -1,1 +1,244 @@
-//! The engine.
+//! The engine: frames in, finished flows out. It owns the flow table, IP reassembly and the
+//! packet counters, and keeps time only from the frames it is given.
+
+use crate::capture::Frame;
+use crate::decode::{self, Decoded, PacketView, Skip, TcpMeta, defrag::Defrag};
+use crate::flow::inspect::Ctx;
+use crate::flow::{EndReason, Flow, FlowConfig, FlowTable};
+use crate::model::{Endpoint, FlowKey, IpProto, Progress, Timestamp};
+use serde::Serialize;
+
+/// How often (in capture time) idle flows and stale fragments are swept.
+const SWEEP_INTERVAL_NS: u64 = Timestamp::NANOS_PER_SEC;
+
+/// Packet-level counters.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct PacketStats {
+    pub frames: u64,
+    pub bytes: u64,
+    pub ip: u64,
+    pub tcp: u64,
+    pub udp: u64,
+    pub icmp: u64,
+    pub other_ip: u64,
+    pub non_ip: u64,
+    pub truncated: u64,
+    pub unsupported_link: u64,
+    pub bad_ip: u64,
+    /// Frames whose timestamp went backwards (their time is clamped for expiry).
+    pub time_went_backwards: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EngineConfig {
+    pub flow: FlowConfig,
+}
+
+pub struct Engine {
+    table: FlowTable,
+    defrag: Defrag,
+    /// Latest capture time seen: the engine's clock.
+    now: Timestamp,
+    next_sweep: Timestamp,
+    source: u16,
+    pub packets: PacketStats,
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig) -> Self {
+        Engine {
+            table: FlowTable::new(config.flow),
+            defrag: Defrag::default(),
+            now: Timestamp(0),
+            next_sweep: Timestamp(0),
+            source: 0,
+            packets: PacketStats::default(),
+        }
+    }
+
+    /// The index of the input now being read; new flows remember it.
+    pub fn set_source(&mut self, source: u16) {
+        self.source = source;
+    }
+
+    pub fn table(&self) -> &FlowTable {
+        &self.table
+    }
+
+    pub fn defrag(&self) -> &Defrag {
+        &self.defrag
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// Process one frame; flows that end are handed to `finished`.
+    pub fn ingest(&mut self, frame: &Frame<'_>, finished: &mut impl FnMut(Flow, EndReason)) {
+        self.packets.frames += 1;
+        self.packets.bytes += u64::from(frame.orig_len);
+        if frame.ts < self.now {
+            self.packets.time_went_backwards += 1;
+        } else {
+            self.now = frame.ts;
+        }
+        if self.now >= self.next_sweep {
+            self.table.expire(self.now, finished);
+            self.defrag.expire(self.now);
+            self.next_sweep = Timestamp(self.now.0.saturating_add(SWEEP_INTERVAL_NS));
+        }
+        match decode::decode(frame.link, frame.data) {
+            Decoded::Packet(p) => self.packet(&p, frame.orig_len, frame.ts, finished),
+            Decoded::Fragment(f) => {
+                self.packets.ip += 1;
+                if let Some(d) = self.defrag.push(&f, frame.ts) {
+                    if let Decoded::Packet(p) = decode::transport(d.src, d.dst, d.proto, &d.data) {
+                        self.packet(&p, frame.orig_len, frame.ts, finished);
+                    }
+                }
+            }
+            Decoded::Skipped(skip) => match skip {
+                Skip::NonIp => self.packets.non_ip += 1,
+                Skip::Truncated => self.packets.truncated += 1,
+                Skip::UnsupportedLink => self.packets.unsupported_link += 1,
+                Skip::BadIp => self.packets.bad_ip += 1,
+            },
+        }
+    }
+
+    /// The input ended: report every remaining flow.
+    pub fn finish(&mut self, finished: &mut impl FnMut(Flow, EndReason)) {
+        self.table.drain(finished);
+    }
+
+    fn packet(
+        &mut self,
+        p: &PacketView<'_>,
+        wire_len: u32,
+        ts: Timestamp,
+        finished: &mut impl FnMut(Flow, EndReason),
+    ) {
+        self.packets.ip += 1;
+        match p.proto {
+            IpProto::TCP => self.packets.tcp += 1,
+            IpProto::UDP => self.packets.udp += 1,
+            IpProto::ICMP | IpProto::ICMPV6 => self.packets.icmp += 1,
+            _ => self.packets.other_ip += 1,
+        }
+        let src = Endpoint::new(p.src, p.sport);
+        let dst = Endpoint::new(p.dst, p.dport);
+        let (key, _) = FlowKey::new(p.proto, src, dst);
+        let tcp = p.tcp.unwrap_or_default();
+        let opens = tcp.has(TcpMeta::SYN) && !tcp.has(TcpMeta::ACK);
+
+        let idx = match self.table.get(&key) {
+            // A new connection on the 5-tuple of a closed one starts a new flow.
+            Some(idx) if opens && self.table.flow(idx).is_some_and(Flow::tcp_closed) => {
+                self.table.finish(idx, EndReason::Closed, finished);
+                None
+            }
+            found => found,
+        };
+        let idx = match idx {
+            Some(idx) => idx,
+            None => {
+                let (client, server) = client_server(p, src, dst);
+                let idx = self.table.insert(key, client, server, ts, finished);
+                if let Some(flow) = self.table.flow_mut(idx) {
+                    flow.source = self.source;
+                    if p.proto.has_ports() {
+                        flow.inspector = Some(Box::default());
+                    }
+                }
+                idx
+            }
+        };
+        let Some(flow) = self.table.flow_mut(idx) else { return };
+        let dir = flow.direction_of(src);
+        let d = dir.index();
+        flow.packets[d] += 1;
+        flow.bytes[d] += u64::from(wire_len);
+        flow.payload_bytes[d] += p.payload.len() as u64;
+        flow.tcp_flags[d] |= tcp.flags;
+        flow.last_seen = flow.last_seen.max(ts);
+        if let Some(inspector) = flow.inspector.as_mut() {
+            let mut ctx = Ctx { now: ts };
+            if inspector.on_packet(dir, p, &mut flow.facts, &mut ctx) == Progress::Done {
+                flow.inspector = None;
+            }
+        }
+        self.table.touch(idx);
+    }
+}
+
+/// The client is the SYN sender; a SYN-ACK names the other side. Without a handshake, the
+/// first sender is the client, unless it sends from a well-known port to an ephemeral one
+/// (a capture that starts mid-connection sees the server's answer first).
+fn client_server(p: &PacketView<'_>, src: Endpoint, dst: Endpoint) -> (Endpoint, Endpoint) {
+    if let Some(tcp) = p.tcp {
+        if tcp.has(TcpMeta::SYN) {
+            return if tcp.has(TcpMeta::ACK) { (dst, src) } else { (src, dst) };
+        }
+    }
+    if p.proto.has_ports() && src.port < 1024 && dst.port >= 1024 {
+        (dst, src)
+    } else {
+        (src, dst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::LinkType;
+    use etherparse::PacketBuilder;
+
+    fn tcp(from_client: bool, syn: bool, ack: bool, payload: &[u8]) -> Vec<u8> {
+        let (s, d, sp, dp) = if from_client {
+            ([10, 0, 0, 1], [10, 0, 0, 2], 40000, 443)
+        } else {
+            ([10, 0, 0, 2], [10, 0, 0, 1], 443, 40000)
+        };
+        let mut b = PacketBuilder::ipv4(s, d, 64).tcp(sp, dp, 1, 100);
+        if syn {
+            b = b.syn();
+        }
+        if ack {
+            b = b.ack(1);
+        }
+        let mut out = Vec::new();
+        let _ = b.write(&mut out, payload);
+        out
+    }
+
+    fn run(frames: &[Vec<u8>]) -> Vec<Flow> {
+        let mut e = Engine::new(EngineConfig::default());
+        let mut out = Vec::new();
+        for (i, f) in frames.iter().enumerate() {
+            let frame = Frame {
+                ts: Timestamp::from_secs(1000 + i as u64),
+                link: LinkType::RAW,
+                data: f,
+                orig_len: f.len() as u32,
+            };
+            e.ingest(&frame, &mut |f, _| out.push(f));
+        }
+        e.finish(&mut |f, _| out.push(f));
+        out
+    }
+
+    #[test]
+    fn syn_ack_first_still_names_the_client() {
+        let flows = run(&[tcp(false, true, true, b""), tcp(true, false, true, b"x")]);
+        assert_eq!(flows.len(), 1);
+        assert_eq!(flows[0].client.port, 40000);
+        assert_eq!(flows[0].packets, [1, 1]);
+    }
+
+    #[test]
+    fn midstream_server_packet_first() {
+        let flows = run(&[tcp(false, false, true, b"data"), tcp(true, false, true, b"")]);
+        assert_eq!(flows[0].server.port, 443);
+        assert_eq!(flows[0].packets, [1, 1]);
+    }
+}

@@ -13,6 +13,7 @@
 //! - [`report`] writes text, JSON and NDJSON.
 
 pub mod capture;
+pub mod classify;
 pub mod decode;
 pub mod dissect;
 pub mod enrich;
@@ -20,4 +21,6 @@ pub mod engine;
 pub mod error;
 pub mod flow;
 pub mod model;
+pub mod replay;
 pub mod report;
+pub mod verdict;

@@ -1,1 +1,36 @@
-//! TODO
+//! Reports: one record per flow and a closing summary, written as NDJSON, one JSON
+//! document, or a readable text table. Every sink gets the same records (push style, like
+//! ripgrep's `Sink`), so the UI and the file formats never disagree.
+
+pub mod json;
+pub mod ndjson;
+pub mod record;
+pub mod sanitize;
+pub mod text;
+
+pub use record::{FlowRecord, InputSummary, Summary};
+use std::io;
+
+/// Where records go.
+pub trait Sink {
+    fn flow(&mut self, rec: &FlowRecord<'_>) -> io::Result<()>;
+    /// The last call: the run's summary; sinks that buffer write everything now.
+    fn summary(&mut self, summary: &Summary) -> io::Result<()>;
+}
+
+/// Output formats of `replay` and `live`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Ndjson,
+}
+
+/// A sink for the format, writing to `out`.
+pub fn sink<'w>(format: Format, out: Box<dyn io::Write + 'w>) -> Box<dyn Sink + 'w> {
+    match format {
+        Format::Text => Box::new(text::TextSink::new(out)),
+        Format::Json => Box::new(json::JsonSink::new(out)),
+        Format::Ndjson => Box::new(ndjson::NdjsonSink::new(out)),
+    }
+}

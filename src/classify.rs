@@ -1,0 +1,49 @@
+//! Classification: the flow's server name, role and (later) application.
+
+use crate::flow::Flow;
+use serde::Serialize;
+
+/// What a flow does in a call or an app session.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Media,
+    Signalling,
+    Telemetry,
+    Dns,
+    #[default]
+    Other,
+}
+
+/// How media travels: straight to the other participant, or through a server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Route {
+    P2p,
+    Relayed,
+}
+
+/// Where a flow's server name came from, in order of preference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NameSource {
+    TlsSni,
+    QuicSni,
+    HttpHost,
+    Dns,
+    Certificate,
+}
+
+/// The name of the responder: TLS SNI, QUIC SNI, HTTP Host, a DNS answer seen earlier for
+/// the server's address, then the certificate's first name.
+pub fn server_name(flow: &Flow) -> Option<(&str, NameSource)> {
+    flow.dns_name.as_deref().map(|n| (n, NameSource::Dns))
+}
+
+/// The flow's role as far as the protocol alone tells.
+pub fn role(flow: &Flow) -> Role {
+    match flow.facts.protocol {
+        Some("dns") => Role::Dns,
+        _ => Role::Other,
+    }
+}

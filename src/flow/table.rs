@@ -1,0 +1,350 @@
+//! The flow table: a slab of flows indexed by key, with one least-recently-seen list per
+//! timeout class so idle expiry and eviction are O(1) per flow.
+
+use super::{EndReason, Facts, Flow};
+use crate::model::{Endpoint, FlowKey, IpProto, Timestamp};
+use rustc_hash::FxHashMap;
+
+const NIL: u32 = u32::MAX;
+
+/// Timeout classes, each with its own least-recently-seen list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Class {
+    Tcp = 0,
+    Udp = 1,
+    Other = 2,
+    /// TCP after FIN both ways or RST: kept briefly for the last ACKs.
+    Closed = 3,
+}
+const CLASSES: usize = 4;
+
+/// Position of a flow in its class list.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Links {
+    prev: u32,
+    next: u32,
+    class: Class,
+}
+
+impl Default for Links {
+    fn default() -> Self {
+        Links { prev: NIL, next: NIL, class: Class::Other }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct List {
+    head: u32,
+    tail: u32,
+}
+
+/// Timeouts and bounds. Defaults follow Zeek's inactivity timeouts.
+#[derive(Clone, Copy, Debug)]
+pub struct FlowConfig {
+    pub tcp_timeout_ns: u64,
+    pub udp_timeout_ns: u64,
+    pub other_timeout_ns: u64,
+    pub closed_linger_ns: u64,
+    /// Hard cap on live flows; the least recently seen flow is evicted beyond it.
+    pub max_flows: usize,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        let s = Timestamp::NANOS_PER_SEC;
+        FlowConfig {
+            tcp_timeout_ns: 300 * s,
+            udp_timeout_ns: 120 * s,
+            other_timeout_ns: 60 * s,
+            closed_linger_ns: 5 * s,
+            max_flows: 1_000_000,
+        }
+    }
+}
+
+/// Counters of the table's life.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct TableStats {
+    pub created: u64,
+    pub expired_idle: u64,
+    pub closed: u64,
+    pub evicted: u64,
+    pub max_live: u64,
+}
+
+pub struct FlowTable {
+    index: FxHashMap<FlowKey, u32>,
+    slots: Vec<Option<Flow>>,
+    free: Vec<u32>,
+    lists: [List; CLASSES],
+    config: FlowConfig,
+    next_id: u64,
+    pub stats: TableStats,
+}
+
+impl FlowTable {
+    pub fn new(config: FlowConfig) -> Self {
+        FlowTable {
+            index: FxHashMap::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            lists: [List { head: NIL, tail: NIL }; CLASSES],
+            config,
+            next_id: 0,
+            stats: TableStats::default(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    pub fn get(&self, key: &FlowKey) -> Option<u32> {
+        self.index.get(key).copied()
+    }
+
+    pub fn flow(&self, idx: u32) -> Option<&Flow> {
+        self.slots.get(idx as usize)?.as_ref()
+    }
+
+    pub fn flow_mut(&mut self, idx: u32) -> Option<&mut Flow> {
+        self.slots.get_mut(idx as usize)?.as_mut()
+    }
+
+    /// Live flows in no particular order (for snapshots).
+    pub fn iter(&self) -> impl Iterator<Item = &Flow> {
+        self.slots.iter().flatten()
+    }
+
+    /// Create a flow; evicts the least recently seen flow when the table is full.
+    pub fn insert(
+        &mut self,
+        key: FlowKey,
+        client: Endpoint,
+        server: Endpoint,
+        now: Timestamp,
+        finished: &mut impl FnMut(Flow, EndReason),
+    ) -> u32 {
+        if self.index.len() >= self.config.max_flows.max(1) {
+            if let Some(victim) = self.oldest() {
+                self.finish(victim, EndReason::Evicted, finished);
+            }
+        }
+        let flow = Flow {
+            key,
+            client,
+            server,
+            id: self.next_id,
+            first_seen: now,
+            last_seen: now,
+            packets: [0; 2],
+            bytes: [0; 2],
+            payload_bytes: [0; 2],
+            tcp_flags: [0; 2],
+            dns_name: None,
+            source: 0,
+            facts: Facts::default(),
+            inspector: None,
+            lru: Links::default(),
+        };
+        self.next_id += 1;
+        let idx = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(flow);
+                i
+            }
+            None => {
+                self.slots.push(Some(flow));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.index.insert(key, idx);
+        self.link_front(idx, class_of(key.proto));
+        self.stats.created += 1;
+        self.stats.max_live = self.stats.max_live.max(self.index.len() as u64);
+        idx
+    }
+
+    /// Mark a flow as just seen: it moves to the front of its (possibly new) class list.
+    pub fn touch(&mut self, idx: u32) {
+        let Some(flow) = self.flow(idx) else { return };
+        let class = if flow.key.proto == IpProto::TCP && flow.tcp_closed() {
+            Class::Closed
+        } else {
+            class_of(flow.key.proto)
+        };
+        if self.lists[class as usize].head == idx {
+            return;
+        }
+        self.unlink(idx);
+        self.link_front(idx, class);
+    }
+
+    /// Report and remove flows idle for longer than their class's timeout.
+    pub fn expire(&mut self, now: Timestamp, finished: &mut impl FnMut(Flow, EndReason)) {
+        for class in [Class::Tcp, Class::Udp, Class::Other, Class::Closed] {
+            let timeout = self.timeout(class);
+            loop {
+                let tail = self.lists[class as usize].tail;
+                let Some(flow) = self.flow(tail) else { break };
+                if now.since(flow.last_seen) <= timeout {
+                    break;
+                }
+                let reason = if class == Class::Closed { EndReason::Closed } else { EndReason::Idle };
+                self.finish(tail, reason, finished);
+            }
+        }
+    }
+
+    /// Remove one flow and report it.
+    pub fn finish(&mut self, idx: u32, reason: EndReason, finished: &mut impl FnMut(Flow, EndReason)) {
+        self.unlink(idx);
+        let Some(flow) = self.slots.get_mut(idx as usize).and_then(Option::take) else {
+            return;
+        };
+        self.index.remove(&flow.key);
+        self.free.push(idx);
+        match reason {
+            EndReason::Idle => self.stats.expired_idle += 1,
+            EndReason::Closed => self.stats.closed += 1,
+            EndReason::Evicted => self.stats.evicted += 1,
+            EndReason::EndOfInput => {}
+        }
+        finished(flow, reason);
+    }
+
+    /// Report every remaining flow, in the order they were first seen.
+    pub fn drain(&mut self, finished: &mut impl FnMut(Flow, EndReason)) {
+        let mut flows: Vec<Flow> = self.slots.drain(..).flatten().collect();
+        flows.sort_unstable_by_key(|f| f.id);
+        self.index.clear();
+        self.free.clear();
+        self.lists = [List { head: NIL, tail: NIL }; CLASSES];
+        for f in flows {
+            finished(f, EndReason::EndOfInput);
+        }
+    }
+
+    fn timeout(&self, class: Class) -> u64 {
+        match class {
+            Class::Tcp => self.config.tcp_timeout_ns,
+            Class::Udp => self.config.udp_timeout_ns,
+            Class::Other => self.config.other_timeout_ns,
+            Class::Closed => self.config.closed_linger_ns,
+        }
+    }
+
+    /// The least recently seen flow over all classes.
+    fn oldest(&self) -> Option<u32> {
+        self.lists
+            .iter()
+            .filter_map(|l| self.flow(l.tail).map(|f| (f.last_seen, l.tail)))
+            .min()
+            .map(|(_, idx)| idx)
+    }
+
+    fn link_front(&mut self, idx: u32, class: Class) {
+        let head = self.lists[class as usize].head;
+        if let Some(f) = self.flow_mut(idx) {
+            f.lru = Links { prev: NIL, next: head, class };
+        }
+        if let Some(h) = self.flow_mut(head) {
+            h.lru.prev = idx;
+        }
+        let list = &mut self.lists[class as usize];
+        list.head = idx;
+        if list.tail == NIL {
+            list.tail = idx;
+        }
+    }
+
+    fn unlink(&mut self, idx: u32) {
+        let Some(links) = self.flow(idx).map(|f| f.lru) else { return };
+        match self.flow_mut(links.prev) {
+            Some(p) => p.lru.next = links.next,
+            None => self.lists[links.class as usize].head = links.next,
+        }
+        match self.flow_mut(links.next) {
+            Some(n) => n.lru.prev = links.prev,
+            None => self.lists[links.class as usize].tail = links.prev,
+        }
+    }
+}
+
+fn class_of(proto: IpProto) -> Class {
+    match proto {
+        IpProto::TCP => Class::Tcp,
+        IpProto::UDP => Class::Udp,
+        _ => Class::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(port: u16) -> (FlowKey, Endpoint, Endpoint) {
+        let a = Endpoint::new([10, 0, 0, 1].into(), port);
+        let b = Endpoint::new([10, 0, 0, 2].into(), 53);
+        (FlowKey::new(IpProto::UDP, a, b).0, a, b)
+    }
+
+    fn seen(t: &mut FlowTable, idx: u32, at: u64) {
+        if let Some(f) = t.flow_mut(idx) {
+            f.last_seen = Timestamp(at);
+        }
+        t.touch(idx);
+    }
+
+    #[test]
+    fn idle_flows_expire_in_lru_order() {
+        let mut t = FlowTable::new(FlowConfig { udp_timeout_ns: 10, ..Default::default() });
+        let mut out = Vec::new();
+        let mut sink = |f: Flow, r| out.push((f.client.port, r));
+        for p in 1..=3 {
+            let (k, a, b) = key(p);
+            let i = t.insert(k, a, b, Timestamp(u64::from(p)), &mut sink);
+            seen(&mut t, i, u64::from(p));
+        }
+        // Flow 1 is seen again late: it must outlive flow 2.
+        let i1 = t.get(&key(1).0).unwrap_or(NIL);
+        seen(&mut t, i1, 8);
+        t.expire(Timestamp(14), &mut sink);
+        assert_eq!(out, vec![(2, EndReason::Idle), (3, EndReason::Idle)]);
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn cap_evicts_least_recent() {
+        let mut t = FlowTable::new(FlowConfig { max_flows: 2, ..Default::default() });
+        let mut out = Vec::new();
+        let mut sink = |f: Flow, r| out.push((f.client.port, r));
+        for p in 1..=3 {
+            let (k, a, b) = key(p);
+            let i = t.insert(k, a, b, Timestamp(u64::from(p)), &mut sink);
+            seen(&mut t, i, u64::from(p));
+        }
+        assert_eq!(out, vec![(1, EndReason::Evicted)]);
+        assert_eq!(t.stats.evicted, 1);
+        assert_eq!(t.len(), 2);
+        let mut rest = Vec::new();
+        t.drain(&mut |f: Flow, _| rest.push(f.client.port));
+        assert_eq!(rest, vec![2, 3]);
+    }
+
+    #[test]
+    fn slots_are_reused() {
+        let mut t = FlowTable::new(FlowConfig { udp_timeout_ns: 0, ..Default::default() });
+        let mut sink = |_: Flow, _| {};
+        for p in 0..100u16 {
+            let (k, a, b) = key(p);
+            t.insert(k, a, b, Timestamp(u64::from(p)), &mut sink);
+            t.expire(Timestamp(u64::from(p) + 1), &mut sink);
+        }
+        assert!(t.slots.len() <= 2);
+    }
+}

@@ -1,0 +1,115 @@
+//! The records of the output contract. Key names are a public interface: add fields freely,
+//! never rename these.
+
+use crate::classify::{NameSource, Role, Route};
+use crate::decode::defrag::DefragStats;
+use crate::engine::PacketStats;
+use crate::flow::{EndReason, Facts, Flow, TableStats};
+use crate::model::{Endpoint, IpProto, Timestamp};
+use crate::verdict::{Encryption, Finding};
+use serde::Serialize;
+
+/// A value per direction, relative to the client.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct PerDirection {
+    pub to_server: u64,
+    pub to_client: u64,
+}
+
+impl From<[u64; 2]> for PerDirection {
+    fn from(v: [u64; 2]) -> Self {
+        PerDirection { to_server: v[0], to_client: v[1] }
+    }
+}
+
+/// `{"record": "flow", ...}`: one finished flow.
+#[derive(Debug, Serialize)]
+pub struct FlowRecord<'a> {
+    pub record: &'static str,
+    pub id: u64,
+    pub transport: IpProto,
+    /// The client (SYN sender, else first sender).
+    pub src: Endpoint,
+    /// The server.
+    pub dst: Endpoint,
+    pub app: Option<&'a str>,
+    pub server_name: Option<&'a str>,
+    pub server_name_source: Option<NameSource>,
+    pub role: Role,
+    pub route: Option<Route>,
+    pub encryption: Encryption,
+    pub findings: Vec<Finding>,
+    pub protocol: Option<&'static str>,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub duration_s: f64,
+    pub packets: PerDirection,
+    pub bytes: PerDirection,
+    pub end_reason: EndReason,
+    /// The input file where the flow was first seen.
+    pub source: &'a str,
+    #[serde(flatten)]
+    pub facts: &'a Facts,
+}
+
+impl<'a> FlowRecord<'a> {
+    /// A record with the honest defaults of a flow nothing has classified yet.
+    pub fn new(flow: &'a Flow, reason: EndReason, source: &'a str) -> Self {
+        let name = crate::classify::server_name(flow);
+        FlowRecord {
+            record: "flow",
+            id: flow.id,
+            transport: flow.key.proto,
+            src: flow.client,
+            dst: flow.server,
+            app: None,
+            server_name: name.map(|(n, _)| n),
+            server_name_source: name.map(|(_, s)| s),
+            role: crate::classify::role(flow),
+            route: None,
+            encryption: Encryption::Unknown,
+            findings: Vec::new(),
+            protocol: flow.facts.protocol,
+            first_seen: flow.first_seen,
+            last_seen: flow.last_seen,
+            duration_s: flow.last_seen.since(flow.first_seen) as f64 / 1e9,
+            packets: flow.packets.into(),
+            bytes: flow.bytes.into(),
+            end_reason: reason,
+            source,
+            facts: &flow.facts,
+        }
+    }
+}
+
+/// One input of the run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct InputSummary {
+    pub name: String,
+    pub format: Option<String>,
+    pub frames: u64,
+    /// One line naming the file and byte offset, when the input could not be read to the end.
+    pub error: Option<String>,
+}
+
+/// Flow counters of the run.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct FlowCounts {
+    pub reported: u64,
+    #[serde(flatten)]
+    pub table: TableStats,
+}
+
+/// `{"record": "summary", ...}`: closes every stream.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub record: &'static str,
+    pub inputs: Vec<InputSummary>,
+    pub first_seen: Option<Timestamp>,
+    pub last_seen: Option<Timestamp>,
+    pub packets: PacketStats,
+    pub flows: FlowCounts,
+    pub defrag: DefragStats,
+    /// Inputs that ended with an error.
+    pub errors: u64,
+}
