@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the capture scripts in scripts/record_*.sh.
 # Sourced, not run. Every capture script:
 #   - re-executes itself inside a private network namespace (unshare --net), so
@@ -9,6 +10,7 @@
 # Needs root (unshare, tcpdump). Packages: util-linux, iproute2, tcpdump.
 
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck disable=SC2034 # used by the scripts that source this file
 CAPTURE_DIR="$REPO_DIR/captures"
 BG_PIDS=()
 TCPDUMP_PID=""
@@ -50,9 +52,9 @@ bg() {
 
 # wait_port tcp|udp PORT: wait until something listens on 127.0.0.1:PORT (or any address).
 wait_port() {
-    local proto="$1" port="$2" i flag=-ltn
+    local proto="$1" port="$2" flag=-ltn
     [ "$proto" = udp ] && flag=-lun
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         if ss -H "$flag" "sport = :$port" | grep -q .; then
             return 0
         fi
@@ -64,12 +66,12 @@ wait_port() {
 
 # start_capture FILE FILTER: start tcpdump on lo and wait until it listens.
 start_capture() {
-    local file="$1" filter="$2" i
+    local file="$1" filter="$2"
     mkdir -p "$(dirname "$file")"
     rm -f "$file"
     tcpdump -i lo -U --immediate-mode -s 0 -Z root -w "$file" "$filter" 2>"$WORK/tcpdump.err" &
     TCPDUMP_PID=$!
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         if grep -q "listening on" "$WORK/tcpdump.err"; then
             sleep 0.2
             return 0
