@@ -153,7 +153,9 @@ impl Engine {
                 idx
             }
         };
-        let Some(flow) = self.table.flow_mut(idx) else { return };
+        let Some(flow) = self.table.flow_mut(idx) else {
+            return;
+        };
         let dir = flow.direction_of(src);
         let d = dir.index();
         flow.packets[d] += 1;
@@ -177,7 +179,11 @@ impl Engine {
 fn client_server(p: &PacketView<'_>, src: Endpoint, dst: Endpoint) -> (Endpoint, Endpoint) {
     if let Some(tcp) = p.tcp {
         if tcp.has(TcpMeta::SYN) {
-            return if tcp.has(TcpMeta::ACK) { (dst, src) } else { (src, dst) };
+            return if tcp.has(TcpMeta::ACK) {
+                (dst, src)
+            } else {
+                (src, dst)
+            };
         }
     }
     if p.proto.has_ports() && src.port < 1024 && dst.port >= 1024 {
@@ -237,7 +243,10 @@ mod tests {
 
     #[test]
     fn midstream_server_packet_first() {
-        let flows = run(&[tcp(false, false, true, b"data"), tcp(true, false, true, b"")]);
+        let flows = run(&[
+            tcp(false, false, true, b"data"),
+            tcp(true, false, true, b""),
+        ]);
         assert_eq!(flows[0].server.port, 443);
         assert_eq!(flows[0].packets, [1, 1]);
     }

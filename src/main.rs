@@ -87,10 +87,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 fn replay(args: ReplayArgs) -> Result<ExitCode> {
     let stdout = std::io::stdout();
-    let format = args.format.unwrap_or(if stdout.is_terminal() { Format::Text } else { Format::Ndjson });
+    let format = args.format.unwrap_or(if stdout.is_terminal() {
+        Format::Text
+    } else {
+        Format::Ndjson
+    });
     let mut sink = report::sink(format, Box::new(stdout.lock()));
-    let mut on_error = |line: &str| eprintln!("leakscope: {}", report::sanitize::for_terminal(line));
-    match leakscope::replay::replay(&args.files, args.flows.config(), sink.as_mut(), &mut on_error) {
+    let mut on_error =
+        |line: &str| eprintln!("leakscope: {}", report::sanitize::for_terminal(line));
+    match leakscope::replay::replay(
+        &args.files,
+        args.flows.config(),
+        sink.as_mut(),
+        &mut on_error,
+    ) {
         Ok(outcome) if !outcome.anything_read => Ok(ExitCode::from(2)),
         Ok(_) => Ok(ExitCode::SUCCESS),
         // A closed pipe (`| head`) is the reader's choice, not an error.

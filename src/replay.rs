@@ -34,11 +34,19 @@ pub fn replay(
     let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
     let mut anything_read = false;
     let mut first_seen: Option<Timestamp> = None;
-    let mut out = Emitter { names: &names, reported: 0, error: None, sink };
+    let mut out = Emitter {
+        names: &names,
+        reported: 0,
+        error: None,
+        sink,
+    };
 
     for (i, path) in inputs.iter().enumerate() {
         engine.set_source(u16::try_from(i).unwrap_or(u16::MAX));
-        let mut input = InputSummary { name: names[i].clone(), ..Default::default() };
+        let mut input = InputSummary {
+            name: names[i].clone(),
+            ..Default::default()
+        };
         match FileSource::open(path) {
             Err(e) => {
                 let line = e.to_string();
@@ -83,12 +91,18 @@ pub fn replay(
         first_seen,
         last_seen: first_seen.map(|_| engine.now()),
         packets: engine.packets,
-        flows: FlowCounts { reported: out.reported, table: engine.table().stats },
+        flows: FlowCounts {
+            reported: out.reported,
+            table: engine.table().stats,
+        },
         defrag: engine.defrag().stats,
         errors,
     };
     out.sink.summary(&summary)?;
-    Ok(Outcome { summary, anything_read })
+    Ok(Outcome {
+        summary,
+        anything_read,
+    })
 }
 
 /// Turns finished flows into records for the sink; remembers the first write error.
@@ -104,7 +118,10 @@ impl Emitter<'_> {
         if self.error.is_some() {
             return;
         }
-        let source = self.names.get(usize::from(flow.source)).map_or("", String::as_str);
+        let source = self
+            .names
+            .get(usize::from(flow.source))
+            .map_or("", String::as_str);
         let rec = FlowRecord::new(&flow, reason, source);
         self.reported += 1;
         if let Err(e) = self.sink.flow(&rec) {

@@ -30,24 +30,48 @@ pub struct FileSource {
 impl FileSource {
     pub fn open(path: &Path) -> Result<FileSource, CaptureError> {
         let name = path.display().to_string();
-        let err = |k: &str| CaptureError { source_name: name.clone(), offset: 0, kind: k.into() };
+        let err = |k: &str| CaptureError {
+            source_name: name.clone(),
+            offset: 0,
+            kind: k.into(),
+        };
         let data = std::fs::read(path).map_err(|e| err(&e.to_string()))?;
         Self::from_bytes(&name, data)
     }
-    pub fn from_reader(name: &str, mut r: Box<dyn Read + Send>) -> Result<FileSource, CaptureError> {
+    pub fn from_reader(
+        name: &str,
+        mut r: Box<dyn Read + Send>,
+    ) -> Result<FileSource, CaptureError> {
         let mut data = Vec::new();
-        r.read_to_end(&mut data).map_err(|e| CaptureError { source_name: name.into(), offset: 0, kind: e.to_string() })?;
+        r.read_to_end(&mut data).map_err(|e| CaptureError {
+            source_name: name.into(),
+            offset: 0,
+            kind: e.to_string(),
+        })?;
         Self::from_bytes(name, data)
     }
     fn from_bytes(name: &str, data: Vec<u8>) -> Result<FileSource, CaptureError> {
         if data.len() < 24 || data[0..4] != [0xd4, 0xc3, 0xb2, 0xa1] {
-            return Err(CaptureError { source_name: name.into(), offset: 0, kind: "not a pcap".into() });
+            return Err(CaptureError {
+                source_name: name.into(),
+                offset: 0,
+                kind: "not a pcap".into(),
+            });
         }
         let link = LinkType(u32::from_le_bytes([data[20], data[21], data[22], data[23]]));
-        Ok(FileSource { data, pos: 24, link, name: name.into(), done: false })
+        Ok(FileSource {
+            data,
+            pos: 24,
+            link,
+            name: name.into(),
+            done: false,
+        })
     }
     pub fn format(&self) -> CaptureFormat {
-        CaptureFormat::Pcap { nanos: false, big_endian: false }
+        CaptureFormat::Pcap {
+            nanos: false,
+            big_endian: false,
+        }
     }
     pub fn bytes_read(&self) -> u64 {
         self.pos as u64
@@ -62,13 +86,21 @@ impl FileSource {
         let h = &self.data[self.pos..];
         if h.len() < 16 {
             self.done = true;
-            return Some(Err(CaptureError { source_name: self.name.clone(), offset: self.pos as u64, kind: "truncated".into() }));
+            return Some(Err(CaptureError {
+                source_name: self.name.clone(),
+                offset: self.pos as u64,
+                kind: "truncated".into(),
+            }));
         }
         let r = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
         let (s, us, cap, orig) = (r(0), r(4), r(8) as usize, r(12));
         if h.len() < 16 + cap {
             self.done = true;
-            return Some(Err(CaptureError { source_name: self.name.clone(), offset: self.pos as u64, kind: "truncated".into() }));
+            return Some(Err(CaptureError {
+                source_name: self.name.clone(),
+                offset: self.pos as u64,
+                kind: "truncated".into(),
+            }));
         }
         let start = self.pos + 16;
         self.pos = start + cap;

@@ -65,7 +65,12 @@ impl Defrag {
     /// Add a fragment; returns the datagram once every byte of it has arrived.
     pub fn push(&mut self, f: &FragmentView<'_>, now: Timestamp) -> Option<Datagram> {
         self.stats.fragments += 1;
-        let key = Key { src: f.src, dst: f.dst, proto: f.proto, id: f.id };
+        let key = Key {
+            src: f.src,
+            dst: f.dst,
+            proto: f.proto,
+            id: f.id,
+        };
         let end = f.offset.checked_add(f.data.len() as u32)?;
         if end > MAX_DATAGRAM {
             self.stats.dropped_limit += 1;
@@ -81,7 +86,12 @@ impl Defrag {
             }
             self.pending.insert(
                 key,
-                Pending { first_seen: now, pieces: Vec::new(), total: None, bytes: 0 },
+                Pending {
+                    first_seen: now,
+                    pieces: Vec::new(),
+                    total: None,
+                    bytes: 0,
+                },
             );
         }
         let entry = self.pending.get_mut(&key)?;
@@ -89,7 +99,8 @@ impl Defrag {
             .pieces
             .iter()
             .any(|(o, d)| f.offset < o + d.len() as u32 && *o < end);
-        let too_many = entry.pieces.len() >= MAX_PIECES || self.held + f.data.len() > MAX_HELD_BYTES;
+        let too_many =
+            entry.pieces.len() >= MAX_PIECES || self.held + f.data.len() > MAX_HELD_BYTES;
         if overlaps || too_many || (!f.more && entry.total.is_some()) {
             if overlaps || !f.more {
                 self.stats.dropped_overlap += 1;
@@ -119,7 +130,12 @@ impl Defrag {
             data.extend_from_slice(&piece);
         }
         self.stats.reassembled += 1;
-        Some(Datagram { src: f.src, dst: f.dst, proto: f.proto, data })
+        Some(Datagram {
+            src: f.src,
+            dst: f.dst,
+            proto: f.proto,
+            data,
+        })
     }
 
     /// Drop datagrams older than [`TIMEOUT_NS`].
@@ -204,7 +220,10 @@ mod tests {
     #[test]
     fn oversized_datagram_rejected() {
         let mut d = Defrag::default();
-        assert!(d.push(&frag(65_528, false, &[0; 16]), Timestamp(0)).is_none());
+        assert!(
+            d.push(&frag(65_528, false, &[0; 16]), Timestamp(0))
+                .is_none()
+        );
         assert_eq!(d.stats.dropped_limit, 1);
     }
 }

@@ -184,8 +184,14 @@ mod tests {
         sll2.extend_from_slice(&[0u8; 18]);
         sll2.extend_from_slice(&IP);
         assert_eq!(network(LinkType::LINUX_SLL2, &sll2), Network::Ipv4(&IP));
-        assert_eq!(network(LinkType::NULL, &[2, 0, 0, 0, 0x45]), Network::Ipv4(&[0x45]));
-        assert_eq!(network(LinkType::LOOP, &[0, 0, 0, 30, 0x60]), Network::Ipv6(&[0x60]));
+        assert_eq!(
+            network(LinkType::NULL, &[2, 0, 0, 0, 0x45]),
+            Network::Ipv4(&[0x45])
+        );
+        assert_eq!(
+            network(LinkType::LOOP, &[0, 0, 0, 30, 0x60]),
+            Network::Ipv6(&[0x60])
+        );
         assert_eq!(network(LinkType::RAW, &IP), Network::Ipv4(&IP));
     }
 

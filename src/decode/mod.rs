@@ -10,7 +10,7 @@ pub mod link;
 
 use crate::capture::LinkType;
 use crate::model::IpProto;
-use etherparse::{LaxIpSlice, Ipv6ExtensionSlice};
+use etherparse::{Ipv6ExtensionSlice, LaxIpSlice};
 use link::Network;
 use std::net::IpAddr;
 
@@ -98,7 +98,11 @@ pub fn decode_ip(ip: &[u8]) -> Decoded<'_> {
         let frag = match &slice {
             LaxIpSlice::Ipv4(v4) => {
                 let h = v4.header();
-                Some((u32::from(h.identification()), h.fragments_offset(), h.more_fragments()))
+                Some((
+                    u32::from(h.identification()),
+                    h.fragments_offset(),
+                    h.more_fragments(),
+                ))
             }
             LaxIpSlice::Ipv6(v6) => v6.extensions().clone().into_iter().find_map(|e| match e {
                 Ipv6ExtensionSlice::Fragment(f) => {
@@ -158,7 +162,11 @@ pub fn transport(src: IpAddr, dst: IpAddr, proto: IpProto, data: &[u8]) -> Decod
             view.dport = u16::from_be_bytes([h[2], h[3]]);
             // Trust the UDP length only when it shortens the payload (Ethernet padding).
             let udp_len = usize::from(u16::from_be_bytes([h[4], h[5]]));
-            let end = if udp_len >= 8 { udp_len.min(data.len()) } else { data.len() };
+            let end = if udp_len >= 8 {
+                udp_len.min(data.len())
+            } else {
+                data.len()
+            };
             view.payload = &data[8..end];
         }
         _ => {}

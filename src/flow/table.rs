@@ -28,7 +28,11 @@ pub(crate) struct Links {
 
 impl Default for Links {
     fn default() -> Self {
-        Links { prev: NIL, next: NIL, class: Class::Other }
+        Links {
+            prev: NIL,
+            next: NIL,
+            class: Class::Other,
+        }
     }
 }
 
@@ -88,7 +92,10 @@ impl FlowTable {
             index: FxHashMap::default(),
             slots: Vec::new(),
             free: Vec::new(),
-            lists: [List { head: NIL, tail: NIL }; CLASSES],
+            lists: [List {
+                head: NIL,
+                tail: NIL,
+            }; CLASSES],
             config,
             next_id: 0,
             stats: TableStats::default(),
@@ -194,14 +201,23 @@ impl FlowTable {
                 if now.since(flow.last_seen) <= timeout {
                     break;
                 }
-                let reason = if class == Class::Closed { EndReason::Closed } else { EndReason::Idle };
+                let reason = if class == Class::Closed {
+                    EndReason::Closed
+                } else {
+                    EndReason::Idle
+                };
                 self.finish(tail, reason, finished);
             }
         }
     }
 
     /// Remove one flow and report it.
-    pub fn finish(&mut self, idx: u32, reason: EndReason, finished: &mut impl FnMut(Flow, EndReason)) {
+    pub fn finish(
+        &mut self,
+        idx: u32,
+        reason: EndReason,
+        finished: &mut impl FnMut(Flow, EndReason),
+    ) {
         self.unlink(idx);
         let Some(flow) = self.slots.get_mut(idx as usize).and_then(Option::take) else {
             return;
@@ -223,7 +239,10 @@ impl FlowTable {
         flows.sort_unstable_by_key(|f| f.id);
         self.index.clear();
         self.free.clear();
-        self.lists = [List { head: NIL, tail: NIL }; CLASSES];
+        self.lists = [List {
+            head: NIL,
+            tail: NIL,
+        }; CLASSES];
         for f in flows {
             finished(f, EndReason::EndOfInput);
         }
@@ -250,7 +269,11 @@ impl FlowTable {
     fn link_front(&mut self, idx: u32, class: Class) {
         let head = self.lists[class as usize].head;
         if let Some(f) = self.flow_mut(idx) {
-            f.lru = Links { prev: NIL, next: head, class };
+            f.lru = Links {
+                prev: NIL,
+                next: head,
+                class,
+            };
         }
         if let Some(h) = self.flow_mut(head) {
             h.lru.prev = idx;
@@ -263,7 +286,9 @@ impl FlowTable {
     }
 
     fn unlink(&mut self, idx: u32) {
-        let Some(links) = self.flow(idx).map(|f| f.lru) else { return };
+        let Some(links) = self.flow(idx).map(|f| f.lru) else {
+            return;
+        };
         match self.flow_mut(links.prev) {
             Some(p) => p.lru.next = links.next,
             None => self.lists[links.class as usize].head = links.next,
@@ -302,7 +327,10 @@ mod tests {
 
     #[test]
     fn idle_flows_expire_in_lru_order() {
-        let mut t = FlowTable::new(FlowConfig { udp_timeout_ns: 10, ..Default::default() });
+        let mut t = FlowTable::new(FlowConfig {
+            udp_timeout_ns: 10,
+            ..Default::default()
+        });
         let mut out = Vec::new();
         let mut sink = |f: Flow, r| out.push((f.client.port, r));
         for p in 1..=3 {
@@ -320,7 +348,10 @@ mod tests {
 
     #[test]
     fn cap_evicts_least_recent() {
-        let mut t = FlowTable::new(FlowConfig { max_flows: 2, ..Default::default() });
+        let mut t = FlowTable::new(FlowConfig {
+            max_flows: 2,
+            ..Default::default()
+        });
         let mut out = Vec::new();
         let mut sink = |f: Flow, r| out.push((f.client.port, r));
         for p in 1..=3 {
@@ -338,7 +369,10 @@ mod tests {
 
     #[test]
     fn slots_are_reused() {
-        let mut t = FlowTable::new(FlowConfig { udp_timeout_ns: 0, ..Default::default() });
+        let mut t = FlowTable::new(FlowConfig {
+            udp_timeout_ns: 0,
+            ..Default::default()
+        });
         let mut sink = |_: Flow, _| {};
         for p in 0..100u16 {
             let (k, a, b) = key(p);

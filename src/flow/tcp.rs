@@ -80,7 +80,11 @@ impl Stream {
             self.dropped_segments += 1;
             return;
         }
-        if self.ooo.iter().any(|(s, d)| *s == seq && d.len() >= payload.len()) {
+        if self
+            .ooo
+            .iter()
+            .any(|(s, d)| *s == seq && d.len() >= payload.len())
+        {
             return;
         }
         self.ooo_bytes += payload.len();
@@ -94,7 +98,10 @@ impl Stream {
                 let off = next.wrapping_sub(*s) as i32;
                 off < 0 || (off as usize) < d.len()
             });
-            let ready = self.ooo.iter().position(|(s, _)| next.wrapping_sub(*s) as i32 >= 0);
+            let ready = self
+                .ooo
+                .iter()
+                .position(|(s, _)| next.wrapping_sub(*s) as i32 >= 0);
             let Some(i) = ready else { break };
             let (s, d) = self.ooo.swap_remove(i);
             self.append(&d[next.wrapping_sub(s) as usize..]);

@@ -10,21 +10,32 @@ pub struct JsonSink<'w> {
 
 impl<'w> JsonSink<'w> {
     pub fn new(out: Box<dyn Write + 'w>) -> Self {
-        JsonSink { out: BufWriter::new(out), flows: 0 }
+        JsonSink {
+            out: BufWriter::new(out),
+            flows: 0,
+        }
     }
 }
 
 impl Sink for JsonSink<'_> {
     fn flow(&mut self, rec: &FlowRecord<'_>) -> io::Result<()> {
         // Streamed element by element: the document never sits in memory whole.
-        self.out.write_all(if self.flows == 0 { b"{\"flows\":[\n" } else { b",\n" })?;
+        self.out.write_all(if self.flows == 0 {
+            b"{\"flows\":[\n"
+        } else {
+            b",\n"
+        })?;
         serde_json::to_writer(&mut self.out, rec)?;
         self.flows += 1;
         Ok(())
     }
 
     fn summary(&mut self, summary: &Summary) -> io::Result<()> {
-        self.out.write_all(if self.flows == 0 { b"{\"flows\":[" } else { b"\n" })?;
+        self.out.write_all(if self.flows == 0 {
+            b"{\"flows\":["
+        } else {
+            b"\n"
+        })?;
         self.out.write_all(b"],\n\"summary\":")?;
         serde_json::to_writer(&mut self.out, summary)?;
         self.out.write_all(b"}\n")?;

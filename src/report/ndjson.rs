@@ -10,7 +10,10 @@ pub struct NdjsonSink<'w> {
 
 impl<'w> NdjsonSink<'w> {
     pub fn new(out: Box<dyn Write + 'w>) -> Self {
-        NdjsonSink { out: BufWriter::with_capacity(256 * 1024, out), flush_each: false }
+        NdjsonSink {
+            out: BufWriter::with_capacity(256 * 1024, out),
+            flush_each: false,
+        }
     }
 
     /// Flush after every record (for a SIEM reading a live stream).

@@ -18,7 +18,10 @@ pub struct PerDirection {
 
 impl From<[u64; 2]> for PerDirection {
     fn from(v: [u64; 2]) -> Self {
-        PerDirection { to_server: v[0], to_client: v[1] }
+        PerDirection {
+            to_server: v[0],
+            to_client: v[1],
+        }
     }
 }
 

@@ -11,7 +11,10 @@ pub struct TextSink<'w> {
 
 impl<'w> TextSink<'w> {
     pub fn new(out: Box<dyn Write + 'w>) -> Self {
-        TextSink { out: BufWriter::new(out), rows: 0 }
+        TextSink {
+            out: BufWriter::new(out),
+            rows: 0,
+        }
     }
 }
 
@@ -33,7 +36,11 @@ pub fn human_bytes(n: u64) -> String {
         v /= 1000.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 impl Sink for TextSink<'_> {
@@ -42,7 +49,14 @@ impl Sink for TextSink<'_> {
             writeln!(
                 self.out,
                 "{:<10} {:<47} {:<30} {:<10} {:<10} {:<10} {:>7} {:>9}",
-                "PROTO", "CLIENT → SERVER", "SERVER NAME", "APP", "ROLE", "ENCRYPTION", "PACKETS", "BYTES"
+                "PROTO",
+                "CLIENT → SERVER",
+                "SERVER NAME",
+                "APP",
+                "ROLE",
+                "ENCRYPTION",
+                "PACKETS",
+                "BYTES"
             )?;
         }
         self.rows += 1;
@@ -67,7 +81,13 @@ impl Sink for TextSink<'_> {
             human_bytes(r.bytes.to_server + r.bytes.to_client),
         )?;
         for f in &r.findings {
-            writeln!(self.out, "    {:?} {}: {}", f.severity, f.code, for_terminal(&f.evidence))?;
+            writeln!(
+                self.out,
+                "    {:?} {}: {}",
+                f.severity,
+                f.code,
+                for_terminal(&f.evidence)
+            )?;
         }
         Ok(())
     }
@@ -76,7 +96,12 @@ impl Sink for TextSink<'_> {
         writeln!(self.out)?;
         for input in &s.inputs {
             let fmt = input.format.as_deref().unwrap_or("unreadable");
-            writeln!(self.out, "input {} ({fmt}): {} frames", for_terminal(&input.name), input.frames)?;
+            writeln!(
+                self.out,
+                "input {} ({fmt}): {} frames",
+                for_terminal(&input.name),
+                input.frames
+            )?;
             if let Some(e) = &input.error {
                 writeln!(self.out, "  error: {}", for_terminal(e))?;
             }
