@@ -283,9 +283,21 @@ fn push_unique<T: PartialEq + Copy>(v: &mut Vec<T>, x: T, max: usize) {
     }
 }
 
+/// Keep printable text as is; binary values ([MS-TURN] usernames are tokens) as `hex:…`.
 fn text(slot: &mut Option<String>, value: Option<&[u8]>) {
     if let (None, Some(v)) = (slot.as_ref(), value) {
-        *slot = Some(String::from_utf8_lossy(v.get(..MAX_TEXT_LEN).unwrap_or(v)).into_owned());
+        let v = v.get(..MAX_TEXT_LEN).unwrap_or(v);
+        *slot = Some(match std::str::from_utf8(v) {
+            Ok(s) if !s.chars().any(char::is_control) => s.to_owned(),
+            _ => {
+                let hex: String = v
+                    .iter()
+                    .take(MAX_TEXT_LEN / 4)
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                format!("hex:{hex}")
+            }
+        });
     }
 }
 
@@ -450,7 +462,10 @@ impl MediaTracker {
         self.account_stun(dir, &m, info);
         self.account_turn(&m, info);
         let data = m.data?;
-        if matches!(m.method(), Method::SEND | Method::DATA) {
+        if matches!(
+            m.method(),
+            Method::SEND | Method::DATA | Method::DATA_INDICATION_OLD
+        ) {
             self.media_examined += 1;
             self.on_relayed(dir, data, ts, info);
         }
@@ -532,7 +547,9 @@ impl MediaTracker {
             (Method::CREATE_PERMISSION, Class::Request) => t.create_permissions += 1,
             (Method::CHANNEL_BIND, Class::Request) => t.channel_binds += 1,
             (Method::SEND, Class::Indication) => t.send_indications += 1,
-            (Method::DATA, Class::Indication) => t.data_indications += 1,
+            (Method::DATA | Method::DATA_INDICATION_OLD, Class::Indication | Class::Error) => {
+                t.data_indications += 1
+            }
             _ => {}
         }
         if let Some(l) = m.lifetime {
@@ -755,6 +772,16 @@ mod tests {
         assert_eq!(step.relayed, None);
         assert_eq!(info.kinds.unknown, 1);
         assert!(info.is_empty());
+    }
+
+    #[test]
+    fn binary_username_is_kept_as_hex() {
+        let mut slot = None;
+        text(&mut slot, Some(&[0x02, 0x00, 0xff][..]));
+        assert_eq!(slot.as_deref(), Some("hex:0200ff"));
+        let mut slot = None;
+        text(&mut slot, Some(&b"abcd:efgh"[..]));
+        assert_eq!(slot.as_deref(), Some("abcd:efgh"));
     }
 
     #[test]

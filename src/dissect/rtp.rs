@@ -669,13 +669,12 @@ impl RtpTracker {
                 format!("first payload byte repeats like a codec header ({d} distinct in {n})")
             }
             Rule::SrtcpIndex => {
-                let steps = self.srtcp_steps.iter().copied().max().unwrap_or(0);
                 let e = if rtcp.srtcp_encrypted == Some(false) {
                     ", E=0: RTCP itself unencrypted"
                 } else {
                     ""
                 };
-                format!("srtcp index went up by 1 in {steps} steps{e}")
+                format!("srtcp index goes up by exactly 1 per packet{e}")
             }
             Rule::NtpWallclock => "rtcp walks exactly and the SR NTP time is a wall clock".into(),
             Rule::Cname => "rtcp walks exactly with a readable SDES CNAME".into(),

@@ -109,6 +109,8 @@ impl Method {
     pub const SHARED_SECRET: Method = Method(0x002);
     pub const ALLOCATE: Method = Method(0x003);
     pub const REFRESH: Method = Method(0x004);
+    /// Pre-RFC 5766 TURN data indication (type 0x0115; [MS-TURN] still sends it).
+    pub const DATA_INDICATION_OLD: Method = Method(0x005);
     pub const SEND: Method = Method(0x006);
     pub const DATA: Method = Method(0x007);
     pub const CREATE_PERMISSION: Method = Method(0x008);
@@ -124,6 +126,7 @@ impl Method {
             Method::SHARED_SECRET => "shared_secret",
             Method::ALLOCATE => "allocate",
             Method::REFRESH => "refresh",
+            Method::DATA_INDICATION_OLD => "data_old",
             Method::SEND => "send",
             Method::DATA => "data",
             Method::CREATE_PERMISSION => "create_permission",
