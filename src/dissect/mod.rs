@@ -8,7 +8,12 @@
 //! - ports are hints, never proof: a dissector probes the bytes and answers
 //!   [`Progress::NotMine`](crate::model::Progress) when they are not its protocol.
 
+pub mod demux;
 pub mod dns;
 pub mod http;
+pub mod media;
 pub mod quic;
+pub mod rtp;
+pub mod stun;
 pub mod tls;
+pub mod zoom;
