@@ -4,20 +4,50 @@
 
 use super::tcp::Stream;
 use crate::decode::{PacketView, TcpMeta};
+use crate::dissect::demux::{self, PayloadKind};
+use crate::dissect::media::{MediaInfo, MediaTracker};
+use crate::dissect::zoom;
 use crate::model::{Direction, IpProto, Progress, Timestamp};
 use serde::Serialize;
 
-/// Packets of a flow inspected before giving up on one that nothing recognised.
-pub const MAX_UNRECOGNISED_PACKETS: u32 = 12;
+/// Packets with payload inspected before giving up on a flow that nothing recognised.
+pub const MAX_UNRECOGNISED_PACKETS: u32 = 8;
 /// Packets of a recognised flow inspected at most (media trackers stop earlier by themselves).
-pub const MAX_INSPECTED_PACKETS: u32 = 256;
+pub const MAX_INSPECTED_PACKETS: u32 = 512;
 
 /// What the dissectors found in a flow: owned records, kept until the flow is reported.
 #[derive(Debug, Default, Serialize)]
 pub struct Facts {
     /// The application protocol recognised on the wire (`tls`, `quic`, `dns`, `http`, …).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip)]
     pub protocol: Option<&'static str>,
+    #[serde(skip_serializing_if = "no_media")]
+    pub media: Option<Box<MediaInfo>>,
+}
+
+fn no_media(m: &Option<Box<MediaInfo>>) -> bool {
+    m.as_ref().is_none_or(|m| m.is_empty())
+}
+
+impl Facts {
+    /// The protocol label for reports: the dissector's, else what the media tracker saw.
+    pub fn protocol_label(&self) -> Option<&'static str> {
+        if self.protocol.is_some() {
+            return self.protocol;
+        }
+        let m = self.media.as_deref()?;
+        if !m.zoom.is_empty() {
+            Some("zoom")
+        } else if !m.rtp.is_empty() || !m.rtcp.is_empty() {
+            Some("rtp")
+        } else if !m.turn.is_empty() {
+            Some("turn")
+        } else if !m.stun.is_empty() {
+            Some("stun")
+        } else {
+            None
+        }
+    }
 }
 
 /// Services the engine gives dissectors while they run.
@@ -30,12 +60,14 @@ pub struct Ctx {
 enum State {
     #[default]
     Probing,
+    Media(Box<MediaTracker>),
 }
 
 /// Per-flow inspection state.
 #[derive(Debug, Default)]
 pub struct Inspector {
     streams: [Stream; 2],
+    /// Packets with payload seen so far.
     packets: u32,
     state: State,
 }
@@ -46,21 +78,55 @@ impl Inspector {
         &mut self,
         dir: Direction,
         pkt: &PacketView<'_>,
-        _facts: &mut Facts,
-        _ctx: &mut Ctx,
+        facts: &mut Facts,
+        ctx: &mut Ctx,
     ) -> Progress {
-        self.packets += 1;
-        if pkt.proto == IpProto::TCP {
-            let stream = &mut self.streams[dir.index()];
-            let tcp = pkt.tcp.unwrap_or_default();
-            if tcp.has(TcpMeta::SYN) {
-                stream.on_syn(tcp.seq);
-            }
-            stream.on_segment(tcp.seq, pkt.payload);
+        if pkt.payload.is_empty() && pkt.proto != IpProto::TCP {
+            return Progress::NeedMore;
         }
-        match self.state {
-            State::Probing if self.packets >= MAX_UNRECOGNISED_PACKETS => Progress::Done,
+        let progress = match pkt.proto {
+            IpProto::TCP => self.on_tcp(dir, pkt, facts, ctx),
+            IpProto::UDP => self.on_udp(dir, pkt, facts, ctx),
+            _ => Progress::Done,
+        };
+        if !pkt.payload.is_empty() {
+            self.packets += 1;
+        }
+        match (progress, &self.state) {
+            (Progress::NotMine | Progress::Done, _) => Progress::Done,
+            (_, State::Probing) if self.packets >= MAX_UNRECOGNISED_PACKETS => Progress::Done,
+            _ if self.packets >= MAX_INSPECTED_PACKETS => Progress::Done,
+            _ => Progress::NeedMore,
+        }
+    }
+
+    fn on_udp(&mut self, dir: Direction, pkt: &PacketView<'_>, facts: &mut Facts, ctx: &mut Ctx) -> Progress {
+        if let State::Probing = self.state {
+            let zoom_port = zoom::is_zoom_port(pkt.sport) || zoom::is_zoom_port(pkt.dport);
+            if zoom_port || demux::classify(pkt.payload) != PayloadKind::Unknown {
+                let mut media = MediaTracker::default();
+                media.set_zoom_port_hint(zoom_port);
+                self.state = State::Media(Box::new(media));
+            } else {
+                return Progress::NeedMore;
+            }
+        }
+        match &mut self.state {
+            State::Media(media) => {
+                let info = facts.media.get_or_insert_with(Box::default);
+                media.on_datagram(dir, pkt.payload, ctx.now, info).progress
+            }
             State::Probing => Progress::NeedMore,
         }
+    }
+
+    fn on_tcp(&mut self, dir: Direction, pkt: &PacketView<'_>, _facts: &mut Facts, _ctx: &mut Ctx) -> Progress {
+        let stream = &mut self.streams[dir.index()];
+        let tcp = pkt.tcp.unwrap_or_default();
+        if tcp.has(TcpMeta::SYN) {
+            stream.on_syn(tcp.seq);
+        }
+        stream.on_segment(tcp.seq, pkt.payload);
+        Progress::NeedMore
     }
 }

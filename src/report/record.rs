@@ -72,7 +72,7 @@ impl<'a> FlowRecord<'a> {
             route: None,
             encryption: Encryption::Unknown,
             findings: Vec::new(),
-            protocol: flow.facts.protocol,
+            protocol: flow.facts.protocol_label(),
             first_seen: flow.first_seen,
             last_seen: flow.last_seen,
             duration_s: flow.last_seen.since(flow.first_seen) as f64 / 1e9,
