@@ -37,7 +37,11 @@ pub enum NameSource {
 /// The name of the responder: TLS SNI, QUIC SNI, HTTP Host, a DNS answer seen earlier for
 /// the server's address, then the certificate's first name.
 pub fn server_name(flow: &Flow) -> Option<(&str, NameSource)> {
-    flow.dns_name.as_deref().map(|n| (n, NameSource::Dns))
+    let facts = &flow.facts;
+    let quic_sni = facts.quic.as_deref().and_then(|q| q.sni.as_deref());
+    None.or(quic_sni.map(|n| (n, NameSource::QuicSni)))
+        .or(flow.dns_name.as_deref().map(|n| (n, NameSource::Dns)))
+        .filter(|(n, _)| !n.is_empty())
 }
 
 /// The flow's role as far as the protocol alone tells.

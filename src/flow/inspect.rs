@@ -6,6 +6,7 @@ use super::tcp::Stream;
 use crate::decode::{PacketView, TcpMeta};
 use crate::dissect::demux::{self, PayloadKind};
 use crate::dissect::media::{MediaInfo, MediaTracker};
+use crate::dissect::quic::{self, QuicInfo, QuicTracker};
 use crate::dissect::zoom;
 use crate::model::{Direction, IpProto, Progress, Timestamp};
 use serde::Serialize;
@@ -21,6 +22,8 @@ pub struct Facts {
     /// The application protocol recognised on the wire (`tls`, `quic`, `dns`, `http`, …).
     #[serde(skip)]
     pub protocol: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quic: Option<Box<QuicInfo>>,
     #[serde(skip_serializing_if = "no_media")]
     pub media: Option<Box<MediaInfo>>,
 }
@@ -61,6 +64,7 @@ enum State {
     #[default]
     Probing,
     Media(Box<MediaTracker>),
+    Quic(Box<QuicTracker>),
 }
 
 /// Per-flow inspection state.
@@ -103,7 +107,10 @@ impl Inspector {
     fn on_udp(&mut self, dir: Direction, pkt: &PacketView<'_>, facts: &mut Facts, ctx: &mut Ctx) -> Progress {
         if let State::Probing = self.state {
             let zoom_port = zoom::is_zoom_port(pkt.sport) || zoom::is_zoom_port(pkt.dport);
-            if zoom_port || demux::classify(pkt.payload) != PayloadKind::Unknown {
+            if quic::probe(pkt.payload) {
+                facts.protocol = Some("quic");
+                self.state = State::Quic(Box::default());
+            } else if zoom_port || demux::classify(pkt.payload) != PayloadKind::Unknown {
                 let mut media = MediaTracker::default();
                 media.set_zoom_port_hint(zoom_port);
                 self.state = State::Media(Box::new(media));
@@ -115,6 +122,10 @@ impl Inspector {
             State::Media(media) => {
                 let info = facts.media.get_or_insert_with(Box::default);
                 media.on_datagram(dir, pkt.payload, ctx.now, info).progress
+            }
+            State::Quic(quic) => {
+                let info = facts.quic.get_or_insert_with(Box::default);
+                quic.on_datagram(dir, pkt.payload, info)
             }
             State::Probing => Progress::NeedMore,
         }

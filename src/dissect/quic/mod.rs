@@ -118,6 +118,13 @@ pub struct QuicTracker {
     stream: CryptoStream,
 }
 
+// Keys and buffers are not worth printing.
+impl std::fmt::Debug for QuicTracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuicTracker").finish_non_exhaustive()
+    }
+}
+
 /// Cheap check of a client's first datagram: an IETF long header with the fixed bit and a
 /// version this module knows, or a Google QUIC client header with a `Q0xx` version.
 pub fn probe(payload: &[u8]) -> bool {
