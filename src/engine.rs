@@ -91,10 +91,10 @@ impl Engine {
             Decoded::Packet(p) => self.packet(&p, frame.orig_len, frame.ts, finished),
             Decoded::Fragment(f) => {
                 self.packets.ip += 1;
-                if let Some(d) = self.defrag.push(&f, frame.ts) {
-                    if let Decoded::Packet(p) = decode::transport(d.src, d.dst, d.proto, &d.data) {
-                        self.packet(&p, frame.orig_len, frame.ts, finished);
-                    }
+                if let Some(d) = self.defrag.push(&f, frame.ts)
+                    && let Decoded::Packet(p) = decode::transport(d.src, d.dst, d.proto, &d.data)
+                {
+                    self.packet(&p, frame.orig_len, frame.ts, finished);
                 }
             }
             Decoded::Skipped(skip) => match skip {
@@ -177,14 +177,14 @@ impl Engine {
 /// first sender is the client, unless it sends from a well-known port to an ephemeral one
 /// (a capture that starts mid-connection sees the server's answer first).
 fn client_server(p: &PacketView<'_>, src: Endpoint, dst: Endpoint) -> (Endpoint, Endpoint) {
-    if let Some(tcp) = p.tcp {
-        if tcp.has(TcpMeta::SYN) {
-            return if tcp.has(TcpMeta::ACK) {
-                (dst, src)
-            } else {
-                (src, dst)
-            };
-        }
+    if let Some(tcp) = p.tcp
+        && tcp.has(TcpMeta::SYN)
+    {
+        return if tcp.has(TcpMeta::ACK) {
+            (dst, src)
+        } else {
+            (src, dst)
+        };
     }
     if p.proto.has_ports() && src.port < 1024 && dst.port >= 1024 {
         (dst, src)

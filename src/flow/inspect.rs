@@ -104,7 +104,13 @@ impl Inspector {
         }
     }
 
-    fn on_udp(&mut self, dir: Direction, pkt: &PacketView<'_>, facts: &mut Facts, ctx: &mut Ctx) -> Progress {
+    fn on_udp(
+        &mut self,
+        dir: Direction,
+        pkt: &PacketView<'_>,
+        facts: &mut Facts,
+        ctx: &mut Ctx,
+    ) -> Progress {
         if let State::Probing = self.state {
             let zoom_port = zoom::is_zoom_port(pkt.sport) || zoom::is_zoom_port(pkt.dport);
             if quic::probe(pkt.payload) {
@@ -131,7 +137,13 @@ impl Inspector {
         }
     }
 
-    fn on_tcp(&mut self, dir: Direction, pkt: &PacketView<'_>, _facts: &mut Facts, _ctx: &mut Ctx) -> Progress {
+    fn on_tcp(
+        &mut self,
+        dir: Direction,
+        pkt: &PacketView<'_>,
+        _facts: &mut Facts,
+        _ctx: &mut Ctx,
+    ) -> Progress {
         let stream = &mut self.streams[dir.index()];
         let tcp = pkt.tcp.unwrap_or_default();
         if tcp.has(TcpMeta::SYN) {

@@ -136,10 +136,10 @@ impl FlowTable {
         now: Timestamp,
         finished: &mut impl FnMut(Flow, EndReason),
     ) -> u32 {
-        if self.index.len() >= self.config.max_flows.max(1) {
-            if let Some(victim) = self.oldest() {
-                self.finish(victim, EndReason::Evicted, finished);
-            }
+        if self.index.len() >= self.config.max_flows.max(1)
+            && let Some(victim) = self.oldest()
+        {
+            self.finish(victim, EndReason::Evicted, finished);
         }
         let flow = Flow {
             key,
