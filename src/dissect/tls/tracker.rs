@@ -75,9 +75,11 @@ impl TlsTracker {
     /// `NotMine` when the first record is not TLS (SSLv2-compatible hellos included);
     /// `Done` once the ServerHello was seen and TLS 1.3 was negotiated, or the server's
     /// Certificate, ServerHelloDone, ChangeCipherSpec or application data followed it; also
-    /// when the client starts application data or a fatal alert ends the handshake. `Done`
+    /// when the client starts application data (unless it offered 0-RTT and the ServerHello
+    /// is still to come) or a fatal alert ends the handshake. `Done` for the server side
     /// waits until the client direction has been read at least once, so the ClientHello is
-    /// not missed when the server's bytes are handed over first.
+    /// not missed when the server's bytes are handed over first. A broken record header
+    /// after TLS was recognised is flagged in `info.anomalies` and ends that direction.
     pub fn on_stream(&mut self, dir: Direction, stream: &[u8], info: &mut TlsInfo) -> Progress {
         if self.not_mine {
             return Progress::NotMine;
