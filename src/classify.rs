@@ -38,9 +38,20 @@ pub enum NameSource {
 /// the server's address, then the certificate's first name.
 pub fn server_name(flow: &Flow) -> Option<(&str, NameSource)> {
     let facts = &flow.facts;
+    let tls = facts.tls.as_deref();
+    let tls_sni = tls.and_then(|t| t.client_hello.as_ref()?.hello.sni.as_deref());
     let quic_sni = facts.quic.as_deref().and_then(|q| q.sni.as_deref());
-    None.or(quic_sni.map(|n| (n, NameSource::QuicSni)))
+    let cert_name = tls.and_then(|t| {
+        let leaf = t.certificates.first()?;
+        leaf.sans
+            .first()
+            .map(String::as_str)
+            .or(leaf.subject_cn.as_deref())
+    });
+    None.or(tls_sni.map(|n| (n, NameSource::TlsSni)))
+        .or(quic_sni.map(|n| (n, NameSource::QuicSni)))
         .or(flow.dns_name.as_deref().map(|n| (n, NameSource::Dns)))
+        .or(cert_name.map(|n| (n, NameSource::Certificate)))
         .filter(|(n, _)| !n.is_empty())
 }
 

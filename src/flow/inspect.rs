@@ -7,6 +7,7 @@ use crate::decode::{PacketView, TcpMeta};
 use crate::dissect::demux::{self, PayloadKind};
 use crate::dissect::media::{MediaInfo, MediaTracker};
 use crate::dissect::quic::{self, QuicInfo, QuicTracker};
+use crate::dissect::tls::{self, TlsInfo, TlsTracker};
 use crate::dissect::zoom;
 use crate::model::{Direction, IpProto, Progress, Timestamp};
 use serde::Serialize;
@@ -22,6 +23,8 @@ pub struct Facts {
     /// The application protocol recognised on the wire (`tls`, `quic`, `dns`, `http`, …).
     #[serde(skip)]
     pub protocol: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Box<TlsInfo>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quic: Option<Box<QuicInfo>>,
     #[serde(skip_serializing_if = "no_media")]
@@ -65,6 +68,7 @@ enum State {
     Probing,
     Media(Box<MediaTracker>),
     Quic(Box<QuicTracker>),
+    Tls(Box<TlsTracker>),
 }
 
 /// Per-flow inspection state.
@@ -133,7 +137,7 @@ impl Inspector {
                 let info = facts.quic.get_or_insert_with(Box::default);
                 quic.on_datagram(dir, pkt.payload, info)
             }
-            State::Probing => Progress::NeedMore,
+            State::Probing | State::Tls(_) => Progress::NeedMore,
         }
     }
 
@@ -141,7 +145,7 @@ impl Inspector {
         &mut self,
         dir: Direction,
         pkt: &PacketView<'_>,
-        _facts: &mut Facts,
+        facts: &mut Facts,
         _ctx: &mut Ctx,
     ) -> Progress {
         let stream = &mut self.streams[dir.index()];
@@ -149,7 +153,24 @@ impl Inspector {
         if tcp.has(TcpMeta::SYN) {
             stream.on_syn(tcp.seq);
         }
-        stream.on_segment(tcp.seq, pkt.payload);
-        Progress::NeedMore
+        if !stream.on_segment(tcp.seq, pkt.payload) {
+            return Progress::NeedMore;
+        }
+        let bytes = stream.bytes();
+        if let State::Probing = self.state {
+            if tls::probe(bytes) {
+                facts.protocol = Some("tls");
+                self.state = State::Tls(Box::default());
+            } else {
+                return Progress::NeedMore;
+            }
+        }
+        match &mut self.state {
+            State::Tls(t) => {
+                let info = facts.tls.get_or_insert_with(Box::default);
+                t.on_stream(dir, bytes, info)
+            }
+            _ => Progress::NeedMore,
+        }
     }
 }

@@ -86,7 +86,6 @@ fn rfc9369_v2_client_initial_completes_the_hello() {
 }
 
 #[test]
-#[ignore = "needs the tls branch"]
 fn rfc9001_client_initial_gives_sni_and_ja4() {
     for packet in [tv::V1_CLIENT_PACKET, tv::V2_CLIENT_PACKET] {
         let mut t = QuicTracker::default();
@@ -126,7 +125,6 @@ fn hello_split_over_two_initials_arriving_out_of_order() {
 }
 
 #[test]
-#[ignore = "needs the tls branch"]
 fn split_hello_gives_sni() {
     let ch = rfc_client_hello();
     let (a, b) = ch.split_at(150);
