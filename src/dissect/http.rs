@@ -51,7 +51,8 @@ impl HttpFlags {
     pub const HEAD_TOO_LONG: HttpFlags = HttpFlags(1);
     /// Lines end in LF alone (tolerated, RFC 9112 §2.2).
     pub const BARE_LF: HttpFlags = HttpFlags(1 << 1);
-    /// A request or status line that does not have three parts.
+    /// A request line without exactly three single-space-separated parts, or a status line
+    /// without a status.
     pub const MALFORMED_START_LINE: HttpFlags = HttpFlags(1 << 2);
     /// A field line without a colon, or with whitespace before it (RFC 9112 §5.1).
     pub const MALFORMED_FIELD: HttpFlags = HttpFlags(1 << 3);
@@ -225,7 +226,7 @@ fn read_head(head: &[u8], complete: bool) -> Head<'_> {
         };
         if first {
             first = false;
-            h.start = line.splitn(3, |&b| b == b' ').collect();
+            h.start = split_start_line(line, &mut h.flags);
             continue;
         }
         if line.is_empty() {
@@ -265,10 +266,32 @@ fn read_head(head: &[u8], complete: bool) -> Head<'_> {
         };
         slot.get_or_insert(value);
     }
-    if h.start.len() != 3 {
-        h.flags.insert(HttpFlags::MALFORMED_START_LINE);
-    }
     h
+}
+
+/// Split a start line. A request line is `method SP target SP version` (RFC 9112 §3); runs
+/// of whitespace are tolerated as §3 allows, but flagged. A status line is
+/// `version SP status SP [reason]` (§4), the reason keeping its spaces; a missing reason
+/// with its space is common and tolerated.
+fn split_start_line<'a>(line: &'a [u8], flags: &mut HttpFlags) -> Vec<&'a [u8]> {
+    if line.starts_with(RESPONSE_PREFIX) {
+        let parts: Vec<&[u8]> = line.splitn(3, |&b| b == b' ').collect();
+        if parts.len() < 2 {
+            flags.insert(HttpFlags::MALFORMED_START_LINE);
+        }
+        return parts;
+    }
+    let words: Vec<&[u8]> = line
+        .split(|&b| b == b' ' || b == b'\t')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let single_spaces = line
+        .split(|&b| b == b' ')
+        .all(|w| !w.is_empty() && !w.contains(&b'\t'));
+    if words.len() != 3 || !single_spaces {
+        flags.insert(HttpFlags::MALFORMED_START_LINE);
+    }
+    words
 }
 
 fn trim_ows(mut v: &[u8]) -> &[u8] {
@@ -735,6 +758,19 @@ mod tests {
                 "duplicate_host"
             ])
         );
+    }
+
+    #[test]
+    fn start_line_whitespace_is_tolerated_but_flagged() {
+        let (info, _) = run(
+            b"GET      /long_uri HTTP/1.1\r\nHost: a\r\n\r\n",
+            b"HTTP/1.1 204\r\n\r\n",
+        );
+        let r = info.request.unwrap();
+        assert_eq!(r.target.as_deref(), Some("/long_uri"));
+        assert_eq!(r.version.as_deref(), Some("HTTP/1.1"));
+        assert_eq!(info.response.unwrap().status, Some(204));
+        assert_eq!(info.anomalies, HttpFlags::MALFORMED_START_LINE);
     }
 
     #[test]
