@@ -1,1 +1,3 @@
-//! TODO
+//! Enrichment of flows with knowledge from outside their own bytes: names from DNS answers.
+
+pub mod dns_cache;

@@ -1,0 +1,337 @@
+//! Domain names on the wire: decompression with bounds (RFC 1035 §4.1.4) and dig's
+//! presentation format, so label bytes never reach a terminal raw.
+
+use super::{MAX_LABELS, MAX_NAME_WIRE_LEN, MAX_POINTER_JUMPS};
+use serde::{Serialize, Serializer};
+use std::fmt;
+
+/// Anomalies met while reading a name or a message. They are recorded, not fatal:
+/// whatever could be read is still returned.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct DnsFlags(u8);
+
+impl DnsFlags {
+    pub const EMPTY: DnsFlags = DnsFlags(0);
+    /// The bytes ended inside a name, a record or a section.
+    pub const TRUNCATED: DnsFlags = DnsFlags(1);
+    /// More than [`MAX_POINTER_JUMPS`] compression pointers: a loop.
+    pub const POINTER_LOOP: DnsFlags = DnsFlags(1 << 1);
+    /// A name over [`MAX_NAME_WIRE_LEN`] bytes or [`MAX_LABELS`] labels; it is cut there.
+    pub const TOO_LONG: DnsFlags = DnsFlags(1 << 2);
+    /// A compression pointer past the end of the message.
+    pub const BAD_POINTER: DnsFlags = DnsFlags(1 << 3);
+    /// A label type 0x40 or 0x80 (RFC 6891 §5 retired extended labels).
+    pub const BAD_LABEL_TYPE: DnsFlags = DnsFlags(1 << 4);
+    /// RDATA whose length does not fit its type (an A record that is not 4 bytes, ...).
+    pub const BAD_RDATA: DnsFlags = DnsFlags(1 << 5);
+
+    const NAMES: [(DnsFlags, &'static str); 6] = [
+        (DnsFlags::TRUNCATED, "truncated"),
+        (DnsFlags::POINTER_LOOP, "pointer_loop"),
+        (DnsFlags::TOO_LONG, "too_long"),
+        (DnsFlags::BAD_POINTER, "bad_pointer"),
+        (DnsFlags::BAD_LABEL_TYPE, "bad_label_type"),
+        (DnsFlags::BAD_RDATA, "bad_rdata"),
+    ];
+
+    pub fn contains(self, other: DnsFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn insert(&mut self, other: DnsFlags) {
+        self.0 |= other.0;
+    }
+
+    /// The snake_case names of the set flags, as they appear in reports.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        DnsFlags::NAMES
+            .into_iter()
+            .filter(move |(f, _)| self.contains(*f))
+            .map(|(_, n)| n)
+    }
+}
+
+impl Serialize for DnsFlags {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.names())
+    }
+}
+
+/// A decompressed domain name in dig's presentation format: labels joined by `.`, no
+/// trailing dot (the root is `.`), case kept as seen on the wire. Bytes that could be
+/// misread or reach a terminal raw are escaped: `\.` `\\` and other specials with a
+/// backslash, non-printable bytes as `\DDD` (decimal), as BIND's `dns_name_totext` does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DnsName {
+    text: Box<str>,
+    labels: u8,
+    flags: DnsFlags,
+}
+
+impl DnsName {
+    /// The name as seen (escaped, original case).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The name with ASCII letters lowercased (escapes are unaffected: they use digits and
+    /// punctuation only). DNS compares names case-insensitively (RFC 4343).
+    pub fn to_lowercase(&self) -> String {
+        self.text.to_ascii_lowercase()
+    }
+
+    /// Case-insensitive comparison (RFC 4343).
+    pub fn eq_ignore_case(&self, other: &DnsName) -> bool {
+        self.text.eq_ignore_ascii_case(&other.text)
+    }
+
+    pub fn label_count(&self) -> usize {
+        usize::from(self.labels)
+    }
+
+    /// Anomalies met while reading this name; empty for a well-formed name.
+    pub fn flags(&self) -> DnsFlags {
+        self.flags
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.labels == 0 && self.flags.is_empty()
+    }
+}
+
+impl fmt::Display for DnsName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Append one label in presentation format.
+fn escape_label(label: &[u8], out: &mut String) {
+    for &b in label {
+        match b {
+            b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$' => {
+                out.push('\\');
+                out.push(char::from(b));
+            }
+            0x21..=0x7e => out.push(char::from(b)),
+            _ => {
+                out.push('\\');
+                out.push(char::from(b'0' + b / 100));
+                out.push(char::from(b'0' + b / 10 % 10));
+                out.push(char::from(b'0' + b % 10));
+            }
+        }
+    }
+}
+
+/// Read a possibly compressed name starting at `start`.
+///
+/// Returns the name (cut short and flagged on anomalies) and the offset just past the name
+/// in its original position, or `None` when that position cannot be known (the name ran
+/// off the end of the message before any pointer).
+pub(super) fn read_name(msg: &[u8], start: usize) -> (DnsName, Option<usize>) {
+    let mut text = String::new();
+    let mut flags = DnsFlags::EMPTY;
+    let mut labels = 0usize;
+    // The terminating root label counts towards the wire length.
+    let mut wire_len = 1usize;
+    let mut visited = [0u16; MAX_POINTER_JUMPS];
+    let mut jumps = 0usize;
+    let mut end: Option<usize> = None;
+    let mut pos = start;
+    loop {
+        let Some(&len) = msg.get(pos) else {
+            flags.insert(DnsFlags::TRUNCATED);
+            break;
+        };
+        match len & 0xc0 {
+            0x00 if len == 0 => {
+                end.get_or_insert(pos + 1);
+                break;
+            }
+            0x00 => {
+                let len = usize::from(len);
+                let Some(label) = msg.get(pos + 1..pos + 1 + len) else {
+                    flags.insert(DnsFlags::TRUNCATED);
+                    break;
+                };
+                wire_len += 1 + len;
+                labels += 1;
+                pos += 1 + len;
+                if wire_len > MAX_NAME_WIRE_LEN || labels > MAX_LABELS {
+                    flags.insert(DnsFlags::TOO_LONG);
+                    labels -= 1;
+                    if end.is_none() {
+                        end = skip_uncompressed(msg, pos);
+                        if end.is_none() {
+                            flags.insert(DnsFlags::TRUNCATED);
+                        }
+                    }
+                    break;
+                }
+                if labels > 1 {
+                    text.push('.');
+                }
+                escape_label(label, &mut text);
+            }
+            0xc0 => {
+                let Some(&lo) = msg.get(pos + 1) else {
+                    flags.insert(DnsFlags::TRUNCATED);
+                    break;
+                };
+                end.get_or_insert(pos + 2);
+                let target = u16::from_be_bytes([len & 0x3f, lo]);
+                if usize::from(target) >= msg.len() {
+                    flags.insert(DnsFlags::BAD_POINTER);
+                    break;
+                }
+                // A target seen before is a loop; the jump cap also ends long chains.
+                let looped = visited
+                    .get(..jumps)
+                    .is_none_or(|seen| seen.contains(&target));
+                let Some(slot) = visited.get_mut(jumps).filter(|_| !looped) else {
+                    flags.insert(DnsFlags::POINTER_LOOP);
+                    break;
+                };
+                *slot = target;
+                jumps += 1;
+                pos = usize::from(target);
+            }
+            _ => {
+                flags.insert(DnsFlags::BAD_LABEL_TYPE);
+                break;
+            }
+        }
+    }
+    if labels == 0 && flags.is_empty() {
+        text.push('.');
+    }
+    let name = DnsName {
+        text: text.into_boxed_str(),
+        // `labels` never exceeds MAX_LABELS (127) here.
+        labels: u8::try_from(labels).unwrap_or(u8::MAX),
+        flags,
+    };
+    (name, end)
+}
+
+/// Find the end of a name's original run without following pointers (used once the name
+/// is already known to be too long). Terminates because `pos` only grows.
+fn skip_uncompressed(msg: &[u8], mut pos: usize) -> Option<usize> {
+    loop {
+        let len = *msg.get(pos)?;
+        match len & 0xc0 {
+            0x00 if len == 0 => return Some(pos + 1),
+            0x00 => pos += 1 + usize::from(len),
+            0xc0 => return msg.get(pos + 1).map(|_| pos + 2),
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Uncompressed wire form of a name.
+    fn wire(labels: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for l in labels {
+            out.push(l.len() as u8);
+            out.extend_from_slice(l);
+        }
+        out.push(0);
+        out
+    }
+
+    #[test]
+    fn unsafe_label_bytes_are_escaped() {
+        let w = wire(&[b"a.b\x07 \x1b[2J\\\xff".to_vec(), b"Test".to_vec()]);
+        let (n, end) = read_name(&w, 0);
+        assert_eq!(end, Some(w.len()));
+        assert_eq!(n.as_str(), r"a\.b\007\032\027[2J\\\255.Test");
+        assert!(n.as_str().bytes().all(|b| (0x21..=0x7e).contains(&b)));
+        assert_eq!(n.to_lowercase(), r"a\.b\007\032\027[2j\\\255.test");
+        assert_eq!(n.to_string(), n.as_str());
+    }
+
+    #[test]
+    fn specials_are_escaped_like_dig() {
+        let w = wire(&[b"\"();@$".to_vec()]);
+        assert_eq!(read_name(&w, 0).0.as_str(), r#"\"\(\)\;\@\$"#);
+    }
+
+    #[test]
+    fn case_insensitive_equality() {
+        let (a, _) = read_name(&wire(&[b"WwW".to_vec(), b"Zoom".to_vec()]), 0);
+        let (b, _) = read_name(&wire(&[b"www".to_vec(), b"zOOm".to_vec()]), 0);
+        assert!(a.eq_ignore_case(&b));
+        assert_ne!(a, b);
+    }
+
+    /// Inverse of the presentation format, written independently of `escape_label`.
+    fn unescape(text: &str) -> Vec<Vec<u8>> {
+        if text == "." {
+            return Vec::new();
+        }
+        let mut labels = vec![Vec::new()];
+        let b = text.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'\\' if b[i + 1].is_ascii_digit() => {
+                    let d = std::str::from_utf8(&b[i + 1..i + 4]).unwrap();
+                    labels.last_mut().unwrap().push(d.parse::<u8>().unwrap());
+                    i += 4;
+                }
+                b'\\' => {
+                    labels.last_mut().unwrap().push(b[i + 1]);
+                    i += 2;
+                }
+                b'.' => {
+                    labels.push(Vec::new());
+                    i += 1;
+                }
+                c => {
+                    labels.last_mut().unwrap().push(c);
+                    i += 1;
+                }
+            }
+        }
+        labels
+    }
+
+    fn valid_labels() -> impl Strategy<Value = Vec<Vec<u8>>> {
+        proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..=63), 0..=8)
+            .prop_filter("fits 255 bytes", |ls| {
+                ls.iter().map(|l| l.len() + 1).sum::<usize>() < MAX_NAME_WIRE_LEN
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn names_round_trip(labels in valid_labels()) {
+            let w = wire(&labels);
+            let (n, end) = read_name(&w, 0);
+            prop_assert_eq!(end, Some(w.len()));
+            prop_assert!(n.flags().is_empty());
+            prop_assert_eq!(n.label_count(), labels.len());
+            prop_assert!(n.as_str().bytes().all(|b| (0x21..=0x7e).contains(&b)));
+            prop_assert_eq!(unescape(n.as_str()), labels);
+        }
+
+        #[test]
+        fn random_names_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600), start in 0usize..700) {
+            let (n, end) = read_name(&bytes, start);
+            prop_assert!(n.label_count() <= MAX_LABELS);
+            prop_assert!(end.is_none_or(|e| e <= bytes.len()));
+            prop_assert!(n.as_str().bytes().all(|b| (0x21..=0x7e).contains(&b)));
+        }
+    }
+}
