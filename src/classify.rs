@@ -41,6 +41,10 @@ pub fn server_name(flow: &Flow) -> Option<(&str, NameSource)> {
     let tls = facts.tls.as_deref();
     let tls_sni = tls.and_then(|t| t.client_hello.as_ref()?.hello.sni.as_deref());
     let quic_sni = facts.quic.as_deref().and_then(|q| q.sni.as_deref());
+    let http_host = facts
+        .http
+        .as_deref()
+        .and_then(|h| h.request.as_ref()?.host.as_deref());
     let cert_name = tls.and_then(|t| {
         let leaf = t.certificates.first()?;
         leaf.sans
@@ -50,6 +54,7 @@ pub fn server_name(flow: &Flow) -> Option<(&str, NameSource)> {
     });
     None.or(tls_sni.map(|n| (n, NameSource::TlsSni)))
         .or(quic_sni.map(|n| (n, NameSource::QuicSni)))
+        .or(http_host.map(|n| (n, NameSource::HttpHost)))
         .or(flow.dns_name.as_deref().map(|n| (n, NameSource::Dns)))
         .or(cert_name.map(|n| (n, NameSource::Certificate)))
         .filter(|(n, _)| !n.is_empty())

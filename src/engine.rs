@@ -3,6 +3,7 @@
 
 use crate::capture::Frame;
 use crate::decode::{self, Decoded, PacketView, Skip, TcpMeta, defrag::Defrag};
+use crate::enrich::dns_cache::DnsCache;
 use crate::flow::inspect::Ctx;
 use crate::flow::{EndReason, Flow, FlowConfig, FlowTable};
 use crate::model::{Endpoint, FlowKey, IpProto, Progress, Timestamp};
@@ -37,6 +38,7 @@ pub struct EngineConfig {
 pub struct Engine {
     table: FlowTable,
     defrag: Defrag,
+    dns: DnsCache,
     /// Latest capture time seen: the engine's clock.
     now: Timestamp,
     next_sweep: Timestamp,
@@ -49,6 +51,7 @@ impl Engine {
         Engine {
             table: FlowTable::new(config.flow),
             defrag: Defrag::default(),
+            dns: DnsCache::new(),
             now: Timestamp(0),
             next_sweep: Timestamp(0),
             source: 0,
@@ -67,6 +70,10 @@ impl Engine {
 
     pub fn defrag(&self) -> &Defrag {
         &self.defrag
+    }
+
+    pub fn dns_cache(&self) -> &DnsCache {
+        &self.dns
     }
 
     pub fn now(&self) -> Timestamp {
@@ -146,6 +153,7 @@ impl Engine {
                 let idx = self.table.insert(key, client, server, ts, finished);
                 if let Some(flow) = self.table.flow_mut(idx) {
                     flow.source = self.source;
+                    flow.dns_name = self.dns.lookup_shared(server.ip, ts);
                     if p.proto.has_ports() {
                         flow.inspector = Some(Box::default());
                     }
@@ -164,7 +172,10 @@ impl Engine {
         flow.tcp_flags[d] |= tcp.flags;
         flow.last_seen = flow.last_seen.max(ts);
         if let Some(inspector) = flow.inspector.as_mut() {
-            let mut ctx = Ctx { now: ts };
+            let mut ctx = Ctx {
+                now: ts,
+                dns: &mut self.dns,
+            };
             if inspector.on_packet(dir, p, &mut flow.facts, &mut ctx) == Progress::Done {
                 flow.inspector = None;
             }

@@ -5,10 +5,13 @@
 use super::tcp::Stream;
 use crate::decode::{PacketView, TcpMeta};
 use crate::dissect::demux::{self, PayloadKind};
+use crate::dissect::dns::{self, DnsFeed, DnsInfo, DnsTracker};
+use crate::dissect::http::{self, HttpInfo, HttpTracker};
 use crate::dissect::media::{MediaInfo, MediaTracker};
 use crate::dissect::quic::{self, QuicInfo, QuicTracker};
 use crate::dissect::tls::{self, TlsInfo, TlsTracker};
 use crate::dissect::zoom;
+use crate::enrich::dns_cache::DnsCache;
 use crate::model::{Direction, IpProto, Progress, Timestamp};
 use serde::Serialize;
 
@@ -23,6 +26,10 @@ pub struct Facts {
     /// The application protocol recognised on the wire (`tls`, `quic`, `dns`, `http`, …).
     #[serde(skip)]
     pub protocol: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<Box<DnsInfo>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<Box<HttpInfo>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<Box<TlsInfo>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -57,8 +64,26 @@ impl Facts {
 }
 
 /// Services the engine gives dissectors while they run.
-pub struct Ctx {
+pub struct Ctx<'a> {
     pub now: Timestamp,
+    /// DNS answers seen on the wire name later flows.
+    pub dns: &'a mut DnsCache,
+}
+
+impl Ctx<'_> {
+    fn learn(&mut self, feed: DnsFeed) -> Progress {
+        for msg in &feed.responses {
+            for (ip, name, ttl) in dns::answers_for_cache(msg) {
+                self.dns.insert(ip, name, ttl, self.now);
+            }
+        }
+        feed.progress
+    }
+}
+
+/// DNS, mDNS and LLMNR ports: a hint, confirmed by parsing.
+fn dns_port(port: u16) -> bool {
+    matches!(port, 53 | 5353 | 5355)
 }
 
 /// Which dissector owns the flow.
@@ -69,6 +94,8 @@ enum State {
     Media(Box<MediaTracker>),
     Quic(Box<QuicTracker>),
     Tls(Box<TlsTracker>),
+    Dns(Box<DnsTracker>),
+    Http(Box<HttpTracker>),
 }
 
 /// Per-flow inspection state.
@@ -87,7 +114,7 @@ impl Inspector {
         dir: Direction,
         pkt: &PacketView<'_>,
         facts: &mut Facts,
-        ctx: &mut Ctx,
+        ctx: &mut Ctx<'_>,
     ) -> Progress {
         if pkt.payload.is_empty() && pkt.proto != IpProto::TCP {
             return Progress::NeedMore;
@@ -113,11 +140,14 @@ impl Inspector {
         dir: Direction,
         pkt: &PacketView<'_>,
         facts: &mut Facts,
-        ctx: &mut Ctx,
+        ctx: &mut Ctx<'_>,
     ) -> Progress {
         if let State::Probing = self.state {
             let zoom_port = zoom::is_zoom_port(pkt.sport) || zoom::is_zoom_port(pkt.dport);
-            if quic::probe(pkt.payload) {
+            if (dns_port(pkt.sport) || dns_port(pkt.dport)) && dns::probe(pkt.payload) {
+                facts.protocol = Some("dns");
+                self.state = State::Dns(Box::default());
+            } else if quic::probe(pkt.payload) {
                 facts.protocol = Some("quic");
                 self.state = State::Quic(Box::default());
             } else if zoom_port || demux::classify(pkt.payload) != PayloadKind::Unknown {
@@ -137,7 +167,12 @@ impl Inspector {
                 let info = facts.quic.get_or_insert_with(Box::default);
                 quic.on_datagram(dir, pkt.payload, info)
             }
-            State::Probing | State::Tls(_) => Progress::NeedMore,
+            State::Dns(d) => {
+                let info = facts.dns.get_or_insert_with(Box::default);
+                let feed = d.on_datagram(dir, pkt.payload, info);
+                ctx.learn(feed)
+            }
+            _ => Progress::NeedMore,
         }
     }
 
@@ -146,7 +181,7 @@ impl Inspector {
         dir: Direction,
         pkt: &PacketView<'_>,
         facts: &mut Facts,
-        _ctx: &mut Ctx,
+        ctx: &mut Ctx<'_>,
     ) -> Progress {
         let stream = &mut self.streams[dir.index()];
         let tcp = pkt.tcp.unwrap_or_default();
@@ -161,6 +196,12 @@ impl Inspector {
             if tls::probe(bytes) {
                 facts.protocol = Some("tls");
                 self.state = State::Tls(Box::default());
+            } else if http::probe(bytes) {
+                facts.protocol = Some("http");
+                self.state = State::Http(Box::default());
+            } else if dns_port(pkt.sport) || dns_port(pkt.dport) {
+                facts.protocol = Some("dns");
+                self.state = State::Dns(Box::default());
             } else {
                 return Progress::NeedMore;
             }
@@ -169,6 +210,15 @@ impl Inspector {
             State::Tls(t) => {
                 let info = facts.tls.get_or_insert_with(Box::default);
                 t.on_stream(dir, bytes, info)
+            }
+            State::Http(h) => {
+                let info = facts.http.get_or_insert_with(Box::default);
+                h.on_stream(dir, bytes, info)
+            }
+            State::Dns(d) => {
+                let info = facts.dns.get_or_insert_with(Box::default);
+                let feed = d.on_stream(dir, bytes, info);
+                ctx.learn(feed)
             }
             _ => Progress::NeedMore,
         }
