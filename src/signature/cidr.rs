@@ -206,6 +206,14 @@ impl<K: std::hash::Hash + Eq + Copy, T> Family<K, T> {
 
 impl<T> PrefixTable<T> {
     /// The value stored for exactly this prefix.
+    pub fn get_exact(&self, p: IpPrefix) -> Option<&T> {
+        match p.addr {
+            IpAddr::V4(a) => self.v4.get(p.len, u32::from(a)),
+            IpAddr::V6(a) => self.v6.get(p.len, u128::from(a)),
+        }
+    }
+
+    /// The value stored for exactly this prefix, mutable.
     pub fn get_exact_mut(&mut self, p: IpPrefix) -> Option<&mut T> {
         match p.addr {
             IpAddr::V4(a) => {
@@ -332,6 +340,8 @@ mod tests {
             "v4-mapped v6 is not v4"
         );
         assert_eq!(t.len(), 4);
+        assert_eq!(t.get_exact(p("17.0.0.0/8")), Some(&"apple"));
+        assert_eq!(t.get_exact(p("17.0.0.0/9")), None);
     }
 
     #[test]

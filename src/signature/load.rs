@@ -634,10 +634,12 @@ impl SignatureSet {
         }
         for list in &app.cidrs {
             for prefix in &list.prefixes {
-                let taken = self.ips.longest_match(prefix.addr()).and_then(|(p, t)| {
-                    let (a, _, _) = t.app?;
-                    (p == *prefix && a != idx).then_some(a)
-                });
+                let taken = self
+                    .ips
+                    .get_exact(*prefix)
+                    .and_then(|t| t.app)
+                    .map(|(a, _, _)| a)
+                    .filter(|&a| a != idx);
                 if let Some(other) = taken {
                     let other = self.apps.get(other as usize).map_or("?", |a| a.id.as_str());
                     return Err(src.error_file(format!(

@@ -363,6 +363,13 @@ fn semantic_errors_have_positions() {
     );
     assert!(e.message.contains("already claimed by app `zoom`"), "{e}");
 
+    // An exact prefix already listed by a built-in app.
+    let pfx = format!(
+        "{MINIMAL_APP}\n[[match.cidrs]]\nsource = \"x\"\ndate = \"2025\"\nprefixes = [\"52.112.0.0/14\"]\n"
+    );
+    let e = load_error("pfx.toml", &pfx);
+    assert!(e.message.contains("already listed for app `teams`"), "{e}");
+
     let e = load_error(
         "mode.toml",
         &MINIMAL_APP.replace("mode = \"e2ee\"", "mode = \"strong\""),
