@@ -23,4 +23,5 @@ pub mod flow;
 pub mod model;
 pub mod replay;
 pub mod report;
+pub mod signature;
 pub mod verdict;
