@@ -9,6 +9,9 @@
 //!   [`Progress::NotMine`](crate::model::Progress) when they are not its protocol.
 
 pub mod dns;
+pub mod dtls;
 pub mod http;
 pub mod quic;
+pub mod sdp;
+pub mod sip;
 pub mod tls;
