@@ -700,3 +700,380 @@ fn anomaly_of(e: &SipError) -> SipAnomaly {
         SipError::BadContentLength { .. } => SipAnomaly::BadContentLength,
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// SDP for the INVITE: RFC 3261 §24.2 leaves "Alice's SDP not shown"; this one follows
+    /// RFC 4568 §9.1 (SDES key in clear).
+    const ALICE_SDP: &str = "v=0\r\n\
+        o=alice 2890844526 2890844526 IN IP4 pc33.atlanta.com\r\n\
+        s=-\r\n\
+        c=IN IP4 192.0.2.101\r\n\
+        t=0 0\r\n\
+        m=audio 49172 RTP/SAVP 0\r\n\
+        a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4\r\n\
+        a=rtpmap:0 PCMU/8000\r\n";
+
+    const BOB_SDP: &str = "v=0\r\n\
+        o=bob 2808844564 2808844564 IN IP4 192.0.2.4\r\n\
+        s=-\r\n\
+        c=IN IP4 192.0.2.4\r\n\
+        t=0 0\r\n\
+        m=audio 3456 RTP/AVP 0\r\n\
+        a=rtpmap:0 PCMU/8000\r\n";
+
+    /// RFC 3261 §24.2 F1, with a body.
+    fn invite() -> String {
+        format!(
+            "INVITE sip:bob@biloxi.com SIP/2.0\r\n\
+             Via: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bKnashds8\r\n\
+             Max-Forwards: 70\r\n\
+             To: Bob <sip:bob@biloxi.com>\r\n\
+             From: Alice <sip:alice@atlanta.com>;tag=1928301774\r\n\
+             Call-ID: a84b4c76e66710\r\n\
+             CSeq: 314159 INVITE\r\n\
+             Contact: <sip:alice@pc33.atlanta.com>\r\n\
+             Content-Type: application/sdp\r\n\
+             Content-Length: {}\r\n\r\n{ALICE_SDP}",
+            ALICE_SDP.len()
+        )
+    }
+
+    /// RFC 3261 §24.2 F9 (200 OK from Bob), with a body.
+    fn ok_invite() -> String {
+        format!(
+            "SIP/2.0 200 OK\r\n\
+             Via: SIP/2.0/UDP server10.biloxi.com;branch=z9hG4bK4b43c2ff8.1;received=192.0.2.3\r\n\
+             Via: SIP/2.0/UDP bigbox3.site3.atlanta.com;branch=z9hG4bK77ef4c2312983.1;received=192.0.2.2\r\n\
+             Via: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bKnashds8;received=192.0.2.1\r\n\
+             To: Bob <sip:bob@biloxi.com>;tag=a6c85cf\r\n\
+             From: Alice <sip:alice@atlanta.com>;tag=1928301774\r\n\
+             Call-ID: a84b4c76e66710\r\n\
+             CSeq: 314159 INVITE\r\n\
+             Contact: <sip:bob@192.0.2.4>\r\n\
+             Server: ExamplePBX/1.0\r\n\
+             Content-Type: application/sdp\r\n\
+             Content-Length: {}\r\n\r\n{BOB_SDP}",
+            BOB_SDP.len()
+        )
+    }
+
+    /// RFC 3261 §24.2 F11.
+    const ACK: &str = "ACK sip:bob@192.0.2.4 SIP/2.0\r\n\
+        Via: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bKnashds9\r\n\
+        Max-Forwards: 70\r\n\
+        To: Bob <sip:bob@biloxi.com>;tag=a6c85cf\r\n\
+        From: Alice <sip:alice@atlanta.com>;tag=1928301774\r\n\
+        Call-ID: a84b4c76e66710\r\n\
+        CSeq: 314159 ACK\r\n\
+        Content-Length: 0\r\n\r\n";
+
+    /// RFC 3261 §24.2 F13.
+    const BYE: &str = "BYE sip:alice@pc33.atlanta.com SIP/2.0\r\n\
+        Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bKnashds10\r\n\
+        Max-Forwards: 70\r\n\
+        From: Bob <sip:bob@biloxi.com>;tag=a6c85cf\r\n\
+        To: Alice <sip:alice@atlanta.com>;tag=1928301774\r\n\
+        Call-ID: a84b4c76e66710\r\n\
+        CSeq: 231 BYE\r\n\
+        Content-Length: 0\r\n\r\n";
+
+    /// RFC 3261 §24.2 F14.
+    const OK_BYE: &str = "SIP/2.0 200 OK\r\n\
+        Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bKnashds10\r\n\
+        From: Bob <sip:bob@biloxi.com>;tag=a6c85cf\r\n\
+        To: Alice <sip:alice@atlanta.com>;tag=1928301774\r\n\
+        Call-ID: a84b4c76e66710\r\n\
+        CSeq: 231 BYE\r\n\
+        Content-Length: 0\r\n\r\n";
+
+    /// RFC 3261 §7.3.3 compact forms (example adapted from RFC 4475 §3.1.1.2).
+    const COMPACT: &str = "INVITE sip:vivekg@chair-dnrc.example.com;unknownparam SIP/2.0\r\n\
+        v:  SIP/2.0/UDP 192.0.2.2;branch=390skdjuw\r\n\
+        f: \"J Rosenberg \\\\\\\"\"       <sip:jdrosen@example.com>\r\n  ;\r\n  tag = 98asjd8\r\n\
+        t:<sip:vivekg@chair-dnrc.example.com>\r\n\
+        i:8342.23.6\r\n\
+        CSeq: 8 INVITE\r\n\
+        m:\"Quoted string \\\"\\\"\" <sip:jdrosen@example.com> ; newparam\r\n\
+        User-Agent: Example\r\n  Softphone/2.1\r\n\
+        c: application/sdp\r\n\
+        l: 49\r\n\r\n\
+        v=0\r\nc=IN IP4 192.0.2.9\r\nm=audio 4000 RTP/AVP 0\r\n";
+
+    fn udp_flow(msgs: &[(Direction, &str)]) -> SipInfo {
+        let mut t = SipTracker::default();
+        let mut info = SipInfo::default();
+        for (dir, m) in msgs {
+            assert_eq!(
+                t.on_datagram(*dir, m.as_bytes(), &mut info),
+                Progress::NeedMore
+            );
+        }
+        info
+    }
+
+    #[test]
+    fn rfc3261_call_over_udp() {
+        use Direction::*;
+        let (inv, ok) = (invite(), ok_invite());
+        let info = udp_flow(&[
+            (ToServer, &inv),
+            (ToClient, &ok),
+            (ToServer, ACK),
+            (ToClient, BYE),
+            (ToServer, OK_BYE),
+        ]);
+        assert_eq!(info.messages, 5);
+        assert_eq!(info.methods, ["INVITE", "ACK", "BYE"]);
+        assert_eq!(info.request_uri.as_deref(), Some("sip:bob@biloxi.com"));
+        assert_eq!(info.response_codes, [200]);
+        assert_eq!(info.from.as_deref(), Some("alice@atlanta.com"));
+        assert_eq!(info.to.as_deref(), Some("bob@biloxi.com"));
+        assert_eq!(info.contact.as_deref(), Some("alice@pc33.atlanta.com"));
+        assert_eq!(info.call_ids, ["a84b4c76e66710"]);
+        assert_eq!(info.server.as_deref(), Some("ExamplePBX/1.0"));
+        assert_eq!(
+            info.via,
+            [
+                "pc33.atlanta.com",
+                "server10.biloxi.com",
+                "bigbox3.site3.atlanta.com",
+                "192.0.2.4"
+            ]
+        );
+        assert_eq!(info.sdp.len(), 2);
+        assert_eq!(info.sdp[0].dir, ToServer);
+        assert_eq!(info.sdp[0].cseq_method.as_deref(), Some("INVITE"));
+        assert_eq!(info.sdp[1].response_code, Some(200));
+        assert!(info.keys_in_clear);
+        let eps = info.media_endpoints();
+        assert_eq!(
+            eps,
+            [
+                ("192.0.2.101".parse().unwrap(), 49172, "RTP/SAVP"),
+                ("192.0.2.4".parse().unwrap(), 3456, "RTP/AVP")
+            ]
+        );
+        assert!(info.anomalies.is_empty(), "{:?}", info.anomalies);
+        let json = serde_json::to_string(&info).unwrap();
+        assert!(!json.contains("WVNfX19"), "SDES key leaked: {json}");
+    }
+
+    #[test]
+    fn compact_headers_and_folding() {
+        let info = udp_flow(&[(Direction::ToServer, COMPACT)]);
+        assert_eq!(info.from.as_deref(), Some("jdrosen@example.com"));
+        assert_eq!(info.to.as_deref(), Some("vivekg@chair-dnrc.example.com"));
+        assert_eq!(info.contact.as_deref(), Some("jdrosen@example.com"));
+        assert_eq!(info.call_ids, ["8342.23.6"]);
+        assert_eq!(info.via, ["192.0.2.2"]);
+        assert_eq!(info.user_agent.as_deref(), Some("Example Softphone/2.1"));
+        assert_eq!(
+            info.sdp.len(),
+            1,
+            "c: application/sdp is the compact Content-Type"
+        );
+        assert_eq!(info.sdp[0].sdp.media[0].port, 4000);
+        assert!(!info.keys_in_clear);
+        assert!(info.anomalies.is_empty(), "{:?}", info.anomalies);
+    }
+
+    #[test]
+    fn tcp_stream_split_at_every_boundary() {
+        let inv = invite();
+        let stream = format!("{inv}\r\n\r\n{}", ok_invite()); // with a CRLF keep-alive between
+        let bytes = stream.as_bytes();
+        let whole = {
+            let mut t = SipTracker::default();
+            let mut info = SipInfo::default();
+            t.on_stream(Direction::ToServer, bytes, &mut info);
+            info
+        };
+        assert_eq!(whole.messages, 2);
+        assert_eq!(whole.sdp.len(), 2);
+        assert!(whole.anomalies.is_empty(), "{:?}", whole.anomalies);
+        for cut in 1..bytes.len() {
+            let mut t = SipTracker::default();
+            let mut info = SipInfo::default();
+            let p = t.on_stream(Direction::ToServer, &bytes[..cut], &mut info);
+            assert_eq!(p, Progress::NeedMore, "cut {cut}");
+            t.on_stream(Direction::ToServer, bytes, &mut info);
+            assert_eq!(info, whole, "cut at {cut}");
+        }
+        // Growing one byte at a time.
+        let mut t = SipTracker::default();
+        let mut info = SipInfo::default();
+        for end in 1..=bytes.len() {
+            t.on_stream(Direction::ToServer, &bytes[..end], &mut info);
+        }
+        assert_eq!(info, whole);
+    }
+
+    #[test]
+    fn stream_without_content_length_reads_body_as_empty() {
+        let msg = "OPTIONS sip:carol@chicago.com SIP/2.0\r\nCall-ID: x1\r\n\r\n";
+        let mut t = SipTracker::default();
+        let mut info = SipInfo::default();
+        t.on_stream(Direction::ToServer, msg.as_bytes(), &mut info);
+        assert_eq!(info.methods, ["OPTIONS"]);
+        assert_eq!(info.anomalies, [SipAnomaly::MissingContentLength]);
+    }
+
+    #[test]
+    fn udp_body_shorter_than_content_length_is_flagged() {
+        let m = "SIP/2.0 180 Ringing\r\nContent-Type: application/sdp\r\nContent-Length: 999\r\n\r\nv=0\r\n";
+        let info = udp_flow(&[(Direction::ToClient, m)]);
+        assert_eq!(info.response_codes, [180]);
+        assert_eq!(info.anomalies, [SipAnomaly::BodyTruncated]);
+        assert_eq!(info.sdp.len(), 1);
+    }
+
+    #[test]
+    fn oversized_header_block_stops_the_direction() {
+        let mut s = String::from("REGISTER sip:registrar.biloxi.com SIP/2.0\r\n");
+        while s.len() <= MAX_HEADER_BLOCK_LEN {
+            s.push_str("X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+        }
+        let mut t = SipTracker::default();
+        let mut info = SipInfo::default();
+        t.on_stream(Direction::ToServer, s.as_bytes(), &mut info);
+        assert_eq!(info.anomalies, [SipAnomaly::HeaderTooLong]);
+        assert_eq!(info.messages, 0);
+    }
+
+    #[test]
+    fn non_sip_first_bytes_are_not_mine() {
+        let mut t = SipTracker::default();
+        let mut info = SipInfo::default();
+        let p = t.on_stream(Direction::ToServer, b"GET / HTTP/1.1\r\n\r\n", &mut info);
+        assert_eq!(p, Progress::NotMine);
+        assert_eq!(
+            t.on_datagram(Direction::ToServer, ACK.as_bytes(), &mut info),
+            Progress::NotMine
+        );
+        // Too short to decide yet.
+        let mut t = SipTracker::default();
+        assert_eq!(
+            t.on_stream(Direction::ToServer, b"INVI", &mut info),
+            Progress::NeedMore
+        );
+        assert_eq!(
+            t.on_stream(Direction::ToServer, b"INVITE si", &mut info),
+            Progress::NeedMore
+        );
+    }
+
+    #[test]
+    fn probe_cases() {
+        assert!(probe(b"INVITE sip:bob@biloxi.com SIP/2.0\r\n"));
+        assert!(probe(b"REGISTER sips:ss2.biloxi.example.com SIP/2.0"));
+        assert!(probe(b"SIP/2.0 180 Ringing\r\n"));
+        assert!(probe(b"OPTIONS SIP:x"), "scheme is case-insensitive");
+        assert!(!probe(b"GET /sip: HTTP/1.1"));
+        assert!(!probe(b"NOTIFY tel:+1"));
+        assert!(!probe(b"SIP/2.0"));
+        assert!(!probe(b""));
+        assert!(!probe(b"HTTP/1.1 200 OK"));
+    }
+
+    #[test]
+    fn user_at_host_forms() {
+        assert_eq!(
+            user_at_host(b"Bob <sip:bob@biloxi.com>;tag=a6c85cf").as_deref(),
+            Some("bob@biloxi.com")
+        );
+        assert_eq!(
+            user_at_host(b"sip:carol@chicago.com;tag=1").as_deref(),
+            Some("carol@chicago.com")
+        );
+        assert_eq!(
+            user_at_host(b"<sips:a:secret@[2001:db8::1]:5061;transport=tls>").as_deref(),
+            Some("a@[2001:db8::1]")
+        );
+        assert_eq!(
+            user_at_host(b"<sip:192.0.2.4:5070>").as_deref(),
+            Some("192.0.2.4")
+        );
+        assert_eq!(
+            user_at_host(b"<tel:+1-212-555-0101>").as_deref(),
+            Some("+1-212-555-0101")
+        );
+        assert_eq!(user_at_host(b"*"), None);
+    }
+
+    #[test]
+    fn text_is_bounded() {
+        let long_ua = format!(
+            "SIP/2.0 200 OK\r\nUser-Agent: {}\r\nContent-Length: 0\r\n\r\n",
+            "é".repeat(400)
+        );
+        let info = udp_flow(&[(Direction::ToClient, &long_ua)]);
+        let ua = info.user_agent.unwrap();
+        assert!(ua.len() <= MAX_TEXT_LEN && ua.starts_with('é'));
+    }
+
+    #[test]
+    fn done_after_max_messages() {
+        let mut t = SipTracker::default();
+        let mut info = SipInfo::default();
+        let mut last = Progress::NeedMore;
+        for _ in 0..MAX_MESSAGES {
+            last = t.on_datagram(Direction::ToServer, ACK.as_bytes(), &mut info);
+        }
+        assert_eq!(last, Progress::Done);
+        assert_eq!(info.messages, MAX_MESSAGES);
+    }
+
+    proptest! {
+        #[test]
+        fn parse_message_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..1024), dgram: bool) {
+            if let Ok((_, used)) = parse_message(&bytes, dgram) {
+                prop_assert!(used <= bytes.len());
+            }
+            let _ = probe(&bytes);
+            let _ = user_at_host(&bytes);
+        }
+
+        #[test]
+        fn trackers_never_panic(
+            chunks in proptest::collection::vec((any::<bool>(), proptest::collection::vec(any::<u8>(), 0..300)), 0..8),
+            sip_prefix: bool,
+        ) {
+            let mut udp = SipTracker::default();
+            let mut tcp = SipTracker::default();
+            let mut info = SipInfo::default();
+            let mut streams = [Vec::new(), Vec::new()];
+            for (i, (to_server, mut bytes)) in chunks.into_iter().enumerate() {
+                if sip_prefix && i == 0 {
+                    let mut b = b"INVITE sip:x SIP/2.0\r\nl: 3\r\n".to_vec();
+                    b.append(&mut bytes);
+                    bytes = b;
+                }
+                let dir = if to_server { Direction::ToServer } else { Direction::ToClient };
+                udp.on_datagram(dir, &bytes, &mut info);
+                streams[dir.index()].extend_from_slice(&bytes);
+                tcp.on_stream(dir, &streams[dir.index()], &mut info);
+            }
+            prop_assert!(info.call_ids.len() <= MAX_CALL_IDS);
+            let _ = info.media_endpoints();
+        }
+
+        #[test]
+        fn stream_framing_matches_one_shot(split in 0usize..2000) {
+            let stream = format!("{}{}{ACK}", invite(), ok_invite());
+            let bytes = stream.as_bytes();
+            let cut = split.min(bytes.len());
+            let mut a = (SipTracker::default(), SipInfo::default());
+            a.0.on_stream(Direction::ToServer, bytes, &mut a.1);
+            let mut b = (SipTracker::default(), SipInfo::default());
+            b.0.on_stream(Direction::ToServer, &bytes[..cut], &mut b.1);
+            b.0.on_stream(Direction::ToServer, bytes, &mut b.1);
+            prop_assert_eq!(a.1.messages, 3);
+            prop_assert_eq!(a.1, b.1);
+        }
+    }
+}
