@@ -895,7 +895,9 @@ pub fn parse_client_hello_body(body: &[u8]) -> Option<DtlsClientHello> {
     out.cookie_len = cookie.len() as u8;
     let mut ciphers = Reader::new(r.vec16()?);
     while let Some(c) = ciphers.u16() {
-        push_bounded(&mut out.info.cipher_suites, c, &mut out.truncated);
+        if !is_grease(c) {
+            push_bounded(&mut out.info.cipher_suites, c, &mut out.truncated);
+        }
     }
     r.vec8()?; // compression methods
     if r.is_empty() {
@@ -1151,5 +1153,712 @@ impl<'a> Reader<'a> {
     fn vec24(&mut self) -> Option<&'a [u8]> {
         let n = self.u24()?;
         self.take(n as usize)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use Direction::{ToClient, ToServer};
+    use proptest::prelude::*;
+
+    const CCS: u8 = 20;
+    const HANDSHAKE: u8 = 22;
+    const APP_DATA: u8 = 23;
+
+    fn record(ct: u8, epoch: u16, seq: u64, body: &[u8]) -> Vec<u8> {
+        let mut v = vec![ct, 0xfe, 0xfd];
+        v.extend(epoch.to_be_bytes());
+        v.extend(&seq.to_be_bytes()[2..]);
+        v.extend((body.len() as u16).to_be_bytes());
+        v.extend(body);
+        v
+    }
+
+    fn u24(n: usize) -> [u8; 3] {
+        let b = (n as u32).to_be_bytes();
+        [b[1], b[2], b[3]]
+    }
+
+    /// One handshake fragment of `msg` covering [off, off+len).
+    fn frag(msg_type: u8, seq: u16, msg: &[u8], off: usize, len: usize) -> Vec<u8> {
+        let mut v = vec![msg_type];
+        v.extend(u24(msg.len()));
+        v.extend(seq.to_be_bytes());
+        v.extend(u24(off));
+        v.extend(u24(len));
+        v.extend(&msg[off..off + len]);
+        v
+    }
+
+    fn whole(msg_type: u8, seq: u16, msg: &[u8]) -> Vec<u8> {
+        frag(msg_type, seq, msg, 0, msg.len())
+    }
+
+    fn vec8(b: &[u8]) -> Vec<u8> {
+        let mut v = vec![b.len() as u8];
+        v.extend(b);
+        v
+    }
+
+    fn vec16(b: &[u8]) -> Vec<u8> {
+        let mut v = (b.len() as u16).to_be_bytes().to_vec();
+        v.extend(b);
+        v
+    }
+
+    fn u16s(list: &[u16]) -> Vec<u8> {
+        list.iter().flat_map(|v| v.to_be_bytes()).collect()
+    }
+
+    fn ext(ty: u16, data: &[u8]) -> Vec<u8> {
+        let mut v = ty.to_be_bytes().to_vec();
+        v.extend(vec16(data));
+        v
+    }
+
+    fn alpn(names: &[&str]) -> Vec<u8> {
+        let list: Vec<u8> = names.iter().flat_map(|n| vec8(n.as_bytes())).collect();
+        vec16(&list)
+    }
+
+    fn use_srtp(profiles: &[u16]) -> Vec<u8> {
+        let mut v = vec16(&u16s(profiles));
+        v.push(0); // empty MKI
+        v
+    }
+
+    /// A Chrome-like DTLS ClientHello body with GREASE, use_srtp and ALPN `webrtc`.
+    fn client_hello(cookie: &[u8], versions: &[u16]) -> Vec<u8> {
+        let mut v = vec![0xfe, 0xfd];
+        v.extend([7u8; 32]);
+        v.extend(vec8(&[]));
+        v.extend(vec8(cookie));
+        v.extend(vec16(&u16s(&[0x3a3a, 0xc02b, 0xc02f, 0xcca9, 0xc00a])));
+        v.extend(vec8(&[0]));
+        let mut exts = ext(0x3a3a, &[]);
+        exts.extend(ext(23, &[]));
+        exts.extend(ext(0xff01, &[0]));
+        exts.extend(ext(10, &vec16(&u16s(&[0x2a2a, 0x001d, 0x0017, 0x0018]))));
+        exts.extend(ext(11, &vec8(&[0])));
+        exts.extend(ext(16, &alpn(&["webrtc", "c-webrtc"])));
+        exts.extend(ext(13, &vec16(&u16s(&[0x0403, 0x0804, 0x0401]))));
+        exts.extend(ext(14, &use_srtp(&[0x0007, 0x0008, 0x0001, 0x0002])));
+        if !versions.is_empty() {
+            let list = u16s(versions);
+            exts.extend(ext(43, &vec8(&list)));
+        }
+        v.extend(vec16(&exts));
+        v
+    }
+
+    fn server_hello(version_ext: Option<u16>, profile: u16) -> Vec<u8> {
+        let mut v = vec![0xfe, 0xfd];
+        v.extend([9u8; 32]);
+        v.extend(vec8(&[1; 32]));
+        v.extend(0xc02bu16.to_be_bytes());
+        v.push(0);
+        let mut exts = ext(0xff01, &[0]);
+        exts.extend(ext(23, &[]));
+        exts.extend(ext(14, &use_srtp(&[profile])));
+        exts.extend(ext(16, &alpn(&["webrtc"])));
+        if let Some(ver) = version_ext {
+            exts.extend(ext(43, &ver.to_be_bytes()));
+        }
+        v.extend(vec16(&exts));
+        v
+    }
+
+    /// Certificate body with one fake DER blob (the parser stub, or x509, rejects it).
+    fn certificate(der: &[u8]) -> Vec<u8> {
+        let mut entry = u24(der.len()).to_vec();
+        entry.extend(der);
+        let mut v = u24(entry.len()).to_vec();
+        v.extend(entry);
+        v
+    }
+
+    fn ch_datagram() -> Vec<u8> {
+        record(
+            HANDSHAKE,
+            0,
+            0,
+            &whole(1, 0, &client_hello(&[], &[0xfefc, 0xfefd])),
+        )
+    }
+
+    fn feed(t: &mut DtlsTracker, info: &mut DtlsInfo, dir: Direction, d: &[u8]) -> Progress {
+        t.on_datagram(dir, d, info)
+    }
+
+    #[test]
+    fn client_hello_with_use_srtp_and_alpn() {
+        let (mut t, mut info) = (DtlsTracker::default(), DtlsInfo::default());
+        assert_eq!(
+            feed(&mut t, &mut info, ToServer, &ch_datagram()),
+            Progress::NeedMore
+        );
+        let ch = info.client_hello.as_ref().unwrap();
+        assert_eq!(ch.legacy_version, 0xfefd);
+        assert_eq!(
+            ch.cipher_suites,
+            [0xc02b, 0xc02f, 0xcca9, 0xc00a],
+            "GREASE removed"
+        );
+        assert_eq!(ch.extensions, [23, 0xff01, 10, 11, 16, 13, 14, 43]);
+        assert_eq!(ch.supported_groups, [0x001d, 0x0017, 0x0018]);
+        assert_eq!(ch.signature_algorithms, [0x0403, 0x0804, 0x0401]);
+        assert_eq!(ch.ec_point_formats, [0]);
+        assert_eq!(ch.supported_versions, [0xfefc, 0xfefd]);
+        assert_eq!(ch.alpn, ["webrtc", "c-webrtc"]);
+        assert_eq!(ch.sni, None);
+        assert_eq!(info.alpn, ["webrtc", "c-webrtc"]);
+        assert_eq!(info.version_offered, Some(DtlsVersion::DTLS_1_3));
+        let names: Vec<_> = info
+            .srtp_profiles_offered
+            .iter()
+            .map(|p| p.name())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "SRTP_AEAD_AES_128_GCM",
+                "SRTP_AEAD_AES_256_GCM",
+                "SRTP_AES128_CM_SHA1_80",
+                "SRTP_AES128_CM_SHA1_32"
+            ]
+        );
+        assert_eq!(info.client_direction, Some(ToServer));
+        assert!(info.anomalies.is_empty(), "{:?}", info.anomalies);
+        let json = serde_json::to_value(&info).unwrap();
+        assert_eq!(json["version_offered"], "dtls1.3");
+        assert_eq!(json["srtp_profiles_offered"][2], "SRTP_AES128_CM_SHA1_80");
+    }
+
+    #[test]
+    fn agrees_with_tls_parser_on_the_client_hello() {
+        let d = ch_datagram();
+        let (_, records) = tls_parser::parse_dtls_plaintext_records(&d).unwrap();
+        let tls_parser::DTLSMessage::Handshake(hs) = &records[0].messages[0] else {
+            panic!()
+        };
+        let tls_parser::DTLSMessageHandshakeBody::ClientHello(ch) = &hs.body else {
+            panic!()
+        };
+        let theirs: Vec<u16> = ch
+            .ciphers
+            .iter()
+            .map(|c| c.0)
+            .filter(|&c| !is_grease(c))
+            .collect();
+        let ours = parse_client_hello_body(&client_hello(&[], &[0xfefc, 0xfefd])).unwrap();
+        assert_eq!(ours.info.cipher_suites, theirs);
+        assert_eq!(ours.cookie_len as usize, ch.cookie.len());
+    }
+
+    #[test]
+    fn fragments_out_of_order_across_datagrams() {
+        let body = client_hello(&[], &[]);
+        let split = 50;
+        let first = record(HANDSHAKE, 0, 0, &frag(1, 0, &body, 0, split));
+        let second = record(
+            HANDSHAKE,
+            0,
+            1,
+            &frag(1, 0, &body, split, body.len() - split),
+        );
+        let (mut t, mut info) = (DtlsTracker::default(), DtlsInfo::default());
+        feed(&mut t, &mut info, ToServer, &second);
+        assert!(info.client_hello.is_none(), "half a message is not parsed");
+        feed(&mut t, &mut info, ToServer, &first);
+        let expected = parse_client_hello_body(&body).unwrap().info;
+        assert_eq!(info.client_hello.as_ref(), Some(&expected));
+        assert_eq!(info.version_offered, Some(DtlsVersion::DTLS_1_2));
+        // A retransmission of the whole message changes nothing.
+        let before = info.clone();
+        feed(
+            &mut t,
+            &mut info,
+            ToServer,
+            &record(HANDSHAKE, 0, 2, &whole(1, 0, &body)),
+        );
+        assert_eq!(info, before);
+    }
+
+    #[test]
+    fn overlapping_fragments_in_one_datagram() {
+        let body = client_hello(&[1, 2, 3], &[]);
+        let n = body.len();
+        let mut d = record(HANDSHAKE, 0, 0, &frag(1, 1, &body, 30, 40));
+        d.extend(record(HANDSHAKE, 0, 1, &frag(1, 1, &body, 0, 35)));
+        d.extend(record(HANDSHAKE, 0, 2, &frag(1, 1, &body, 60, n - 60)));
+        let (mut t, mut info) = (DtlsTracker::default(), DtlsInfo::default());
+        feed(&mut t, &mut info, ToServer, &d);
+        assert!(info.client_hello.is_some());
+        assert!(info.anomalies.is_empty(), "{:?}", info.anomalies);
+    }
+
+    #[test]
+    fn hello_verify_request_exchange() {
+        let (mut t, mut info) = (DtlsTracker::default(), DtlsInfo::default());
+        feed(&mut t, &mut info, ToServer, &ch_datagram());
+        let mut hvr = vec![0xfe, 0xff];
+        hvr.extend(vec8(&[0xaa; 20]));
+        feed(
+            &mut t,
+            &mut info,
+            ToClient,
+            &record(HANDSHAKE, 0, 0, &whole(3, 0, &hvr)),
+        );
+        let retry = client_hello(&[0xaa; 20], &[0xfefc, 0xfefd]);
+        feed(
+            &mut t,
+            &mut info,
+            ToServer,
+            &record(HANDSHAKE, 0, 1, &whole(1, 1, &retry)),
+        );
+        assert!(info.hello_verify_request);
+        assert_eq!(info.client_direction, Some(ToServer));
+        assert!(info.anomalies.is_empty(), "{:?}", info.anomalies);
+        assert_eq!(
+            parse_hello_verify_request(&hvr),
+            Some((DtlsVersion::DTLS_1_0, 20))
+        );
+        assert_eq!(parse_client_hello_body(&retry).unwrap().cookie_len, 20);
+    }
+
+    /// The DTLS client sends in the ToClient direction (WebRTC: `a=setup` decides, not who
+    /// sent the first datagram of the flow).
+    #[test]
+    fn full_dtls12_handshake_with_reversed_roles() {
+        let (mut t, mut info) = (DtlsTracker::default(), DtlsInfo::default());
+        let ch = record(HANDSHAKE, 0, 0, &whole(1, 0, &client_hello(&[], &[])));
+        assert_eq!(feed(&mut t, &mut info, ToClient, &ch), Progress::NeedMore);
+        let mut flight = record(HANDSHAKE, 0, 0, &whole(2, 0, &server_hello(None, 0x0001)));
+        flight.extend(record(
+            HANDSHAKE,
+            0,
+            1,
+            &whole(11, 1, &certificate(b"not a certificate")),
+        ));
+        flight.extend(record(HANDSHAKE, 0, 2, &whole(14, 2, &[])));
+        assert_eq!(
+            feed(&mut t, &mut info, ToServer, &flight),
+            Progress::NeedMore
+        );
+        let mut fin_c = record(HANDSHAKE, 0, 1, &whole(16, 1, &[0x20; 33]));
+        fin_c.extend(record(CCS, 0, 2, &[1]));
+        fin_c.extend(record(HANDSHAKE, 1, 0, &[0x55; 40]));
+        assert_eq!(
+            feed(&mut t, &mut info, ToClient, &fin_c),
+            Progress::NeedMore
+        );
+        assert!(!info.handshake_complete);
+        let mut fin_s = record(CCS, 0, 3, &[1]);
+        fin_s.extend(record(HANDSHAKE, 1, 0, &[0x66; 40]));
+        assert_eq!(feed(&mut t, &mut info, ToServer, &fin_s), Progress::Done);
+
+        assert!(info.handshake_complete);
+        assert_eq!(info.client_direction, Some(ToClient));
+        assert_eq!(info.version_negotiated, Some(DtlsVersion::DTLS_1_2));
+        assert_eq!(info.cipher_suite, Some(0xc02b));
+        assert_eq!(
+            info.srtp_profile_selected,
+            Some(SrtpProfile::AES128_CM_SHA1_80)
+        );
+        assert_eq!(info.alpn_selected.as_deref(), Some("webrtc"));
+        assert_eq!(info.server.certificate_count, 1);
+        assert_eq!(info.client.certificate_count, 0);
+        assert!(info.client.change_cipher_spec && info.client.finished);
+        assert_eq!(info.anomalies, [DtlsAnomaly::CertificateNotParsed]);
+        // Later datagrams only count.
+        let app = record(APP_DATA, 1, 1, &[0; 30]);
+        assert_eq!(feed(&mut t, &mut info, ToClient, &app), Progress::Done);
+        assert!(!info.application_data);
+    }
+
+    #[test]
+    fn null_srtp_profile_is_flagged() {
+        let (mut t, mut info) = (DtlsTracker::default(), DtlsInfo::default());
+        feed(&mut t, &mut info, ToServer, &ch_datagram());
+        let sh = record(HANDSHAKE, 0, 0, &whole(2, 0, &server_hello(None, 0x0005)));
+        feed(&mut t, &mut info, ToClient, &sh);
+        assert_eq!(
+            info.srtp_profile_selected.map(|p| p.name()),
+            Some("SRTP_NULL_SHA1_80".into())
+        );
+        assert!(
+            info.anomalies
+                .contains(&DtlsAnomaly::NullSrtpCipherSelected)
+        );
+    }
+
+    #[test]
+    fn dtls13_ciphertext_hides_certificates() {
+        let (mut t, mut info) = (DtlsTracker::default(), DtlsInfo::default());
+        feed(&mut t, &mut info, ToServer, &ch_datagram());
+        // ServerHello, then the encrypted flight in unified-header records:
+        // 0x2e = 001 C=0 S=1 L=1 EE=10 (epoch 2: handshake).
+        let mut flight = record(
+            HANDSHAKE,
+            0,
+            0,
+            &whole(2, 0, &server_hello(Some(0xfefc), 0x0007)),
+        );
+        for seq in 0u16..3 {
+            flight.push(0x2e);
+            flight.extend(seq.to_be_bytes());
+            flight.extend(vec16(&[0x77; 50]));
+        }
+        assert_eq!(
+            feed(&mut t, &mut info, ToClient, &flight),
+            Progress::NeedMore
+        );
+        assert!(info.encrypted_handshake);
+        assert_eq!(info.version_negotiated, Some(DtlsVersion::DTLS_1_3));
+        assert_eq!(
+            info.srtp_profile_selected,
+            Some(SrtpProfile::AEAD_AES_128_GCM)
+        );
+        assert!(info.server.finished);
+        // Client: 0x26 = S=0, L=1, EE=10 (its Finished), then a record without length
+        // 0x23 = S=0, L=0, EE=11 (epoch 3: application data) filling the datagram.
+        let mut d = vec![0x26, 0x00];
+        d.extend(vec16(&[0x11; 30]));
+        d.extend([0x23, 0x01, 0x99, 0x98, 0x97]);
+        assert_eq!(feed(&mut t, &mut info, ToServer, &d), Progress::Done);
+        assert!(info.application_data && info.handshake_complete);
+        assert!(info.anomalies.is_empty(), "{:?}", info.anomalies);
+        assert_eq!(info.server.certificate_count, 0);
+    }
+
+    #[test]
+    fn unified_header_first_datagram_is_dtls() {
+        assert!(looks_like_dtls(&[0x27, 0x01, 0x00, 0x02, 0xaa, 0xbb]));
+        assert!(
+            !looks_like_dtls(&[0x27, 0x01, 0x00, 0x09, 0xaa]),
+            "length past the end"
+        );
+        assert!(looks_like_dtls(&ch_datagram()));
+        // With a connection ID (C=1) the length cannot be checked: not enough to claim a flow,
+        // but read later in a flow known to be DTLS.
+        let cid = [0x3c, 0x01, 0x02, 0x03];
+        assert!(!looks_like_dtls(&cid));
+        let (mut t, mut info) = (DtlsTracker::default(), DtlsInfo::default());
+        assert_eq!(
+            feed(&mut t, &mut info, ToServer, &ch_datagram()),
+            Progress::NeedMore
+        );
+        assert_eq!(feed(&mut t, &mut info, ToClient, &cid), Progress::NeedMore);
+        assert_eq!(info.anomalies, [DtlsAnomaly::ConnectionIdRecord]);
+        assert!(info.encrypted_handshake);
+    }
+
+    #[test]
+    fn not_dtls_first_datagram_is_not_mine() {
+        let (mut t, mut info) = (DtlsTracker::default(), DtlsInfo::default());
+        // TLS (not DTLS) record version 0x0303.
+        let tls = [22, 3, 3, 0, 2, 1, 0];
+        assert_eq!(feed(&mut t, &mut info, ToServer, &tls), Progress::NotMine);
+        assert_eq!(
+            feed(&mut t, &mut info, ToServer, &ch_datagram()),
+            Progress::NotMine
+        );
+        assert_eq!(info, DtlsInfo::default());
+        let mut t = DtlsTracker::default();
+        let mut short = ch_datagram();
+        short.truncate(40);
+        assert_eq!(
+            feed(&mut t, &mut info, ToServer, &short),
+            Progress::NotMine,
+            "length must fit"
+        );
+        assert_eq!(
+            feed(&mut DtlsTracker::default(), &mut info, ToServer, &[]),
+            Progress::NotMine
+        );
+    }
+
+    #[test]
+    fn bounds_and_malformed_fragments_are_recorded() {
+        let (mut t, mut info) = (DtlsTracker::default(), DtlsInfo::default());
+        feed(&mut t, &mut info, ToServer, &ch_datagram());
+        // A 1 MiB Certificate claimed by one small fragment.
+        let mut big = vec![11];
+        big.extend(u24(1 << 20));
+        big.extend(1u16.to_be_bytes());
+        big.extend(u24(0));
+        big.extend(u24(4));
+        big.extend([0; 4]);
+        feed(&mut t, &mut info, ToClient, &record(HANDSHAKE, 0, 0, &big));
+        assert!(
+            info.anomalies
+                .contains(&DtlsAnomaly::OversizedHandshakeMessage)
+        );
+        // Fragment beyond the message length.
+        let mut bad = vec![11];
+        bad.extend(u24(10));
+        bad.extend(2u16.to_be_bytes());
+        bad.extend(u24(8));
+        bad.extend(u24(4));
+        bad.extend([0; 4]);
+        feed(&mut t, &mut info, ToClient, &record(HANDSHAKE, 0, 1, &bad));
+        assert!(info.anomalies.contains(&DtlsAnomaly::FragmentOutOfRange));
+        // Too many half messages at once.
+        let mut d = Vec::new();
+        for seq in 10..10 + MAX_PENDING_MESSAGES as u16 + 2 {
+            d.extend(record(
+                HANDSHAKE,
+                0,
+                seq.into(),
+                &frag(12, seq, &[0; 100], 0, 10),
+            ));
+        }
+        feed(&mut t, &mut info, ToClient, &d);
+        assert!(
+            info.anomalies
+                .contains(&DtlsAnomaly::TooManyPendingMessages)
+        );
+        // A record that runs past the datagram.
+        let mut cut = record(HANDSHAKE, 0, 9, &[0; 20]);
+        cut.truncate(25);
+        feed(&mut t, &mut info, ToClient, &cut);
+        assert!(info.anomalies.contains(&DtlsAnomaly::TruncatedRecord));
+        // Plaintext alerts are kept.
+        feed(&mut t, &mut info, ToClient, &record(21, 0, 12, &[2, 40]));
+        assert_eq!(
+            info.alerts,
+            [DtlsAlert {
+                from: ToClient,
+                level: 2,
+                description: 40
+            }]
+        );
+    }
+
+    #[test]
+    fn gives_up_after_max_datagrams() {
+        let (mut t, mut info) = (DtlsTracker::default(), DtlsInfo::default());
+        let mut last = Progress::NeedMore;
+        for _ in 0..MAX_DATAGRAMS {
+            last = feed(&mut t, &mut info, ToServer, &ch_datagram());
+        }
+        assert_eq!(last, Progress::Done);
+    }
+
+    fn cert(cn: &str, issuer: &str, self_signed: bool) -> CertInfo {
+        CertInfo {
+            subject: format!("CN={cn}"),
+            issuer: issuer.into(),
+            subject_cn: Some(cn.into()),
+            self_signed,
+            ..CertInfo::default()
+        }
+    }
+
+    #[test]
+    fn cert_kinds() {
+        use DtlsCertKind::*;
+        assert_eq!(
+            cert_kind(&cert("WebRTC", "CN=WebRTC", true)),
+            BrowserSelfSigned
+        );
+        let firefox = "0f5b2c9e3a7d41e8b6c4d2a1f9e8d7c6";
+        assert_eq!(
+            cert_kind(&cert(firefox, &format!("CN={firefox}"), true)),
+            BrowserSelfSigned
+        );
+        assert_eq!(
+            cert_kind(&cert("WebRTC", "CN=Some CA", false)),
+            CaSigned,
+            "a CA-issued WebRTC CN is no browser"
+        );
+        assert_eq!(
+            cert_kind(&cert("hangouts", "CN=hangouts", true)),
+            KnownServer("hangouts")
+        );
+        let zoom = cert(
+            "*.cloud.zoom.us",
+            "CN=DigiCert TLS RSA SHA256 2020 CA1",
+            false,
+        );
+        assert_eq!(cert_kind(&zoom), KnownServer("cloud.zoom.us"));
+        let mut ms = cert("mediasoup", "CN=mediasoup", true);
+        ms.subject_org = Some("mediasoup".into());
+        assert_eq!(cert_kind(&ms), KnownServer("mediasoup"));
+        let jvb = "TODO-APP-NAME TODO-APP-VERSION";
+        assert_eq!(
+            cert_kind(&cert(jvb, &format!("CN={jvb}"), true)),
+            KnownServer("jitsi")
+        );
+        let mut discord = cert("media.example", "CN=R3", false);
+        discord.sans = vec!["*.discord.gg".into()];
+        assert_eq!(cert_kind(&discord), KnownServer("discord"));
+        assert_eq!(
+            cert_kind(&cert("notdiscord.gg", "CN=R3", false)),
+            CaSigned,
+            "suffix must be a label"
+        );
+        assert_eq!(
+            cert_kind(&cert("asterisk", "CN=asterisk", true)),
+            OtherSelfSigned
+        );
+        assert_eq!(
+            cert_kind(&cert("turn.example.org", "CN=R3", false)),
+            CaSigned
+        );
+        let json = serde_json::to_string(&KnownServer("hangouts")).unwrap();
+        assert_eq!(json, r#"{"known_server":"hangouts"}"#);
+    }
+
+    /// UDP payloads from a classic pcap made by `scripts/record-dtls-fixture.sh`
+    /// (Ethernet/IPv4/UDP on loopback). Server port 40443.
+    fn fixture_datagrams() -> Vec<(Direction, Vec<u8>)> {
+        let pcap = include_bytes!("testdata/dtls_openssl_srtp.pcap");
+        assert_eq!(
+            &pcap[..4],
+            &[0xd4, 0xc3, 0xb2, 0xa1],
+            "little-endian microsecond pcap"
+        );
+        let mut out = Vec::new();
+        let mut pos = 24;
+        while pos + 16 <= pcap.len() {
+            let incl = u32::from_le_bytes(pcap[pos + 8..pos + 12].try_into().unwrap()) as usize;
+            let frame = &pcap[pos + 16..pos + 16 + incl];
+            pos += 16 + incl;
+            let ip = &frame[14..];
+            let ihl = usize::from(ip[0] & 0x0f) * 4;
+            let udp = &ip[ihl..];
+            let src_port = u16::from_be_bytes([udp[0], udp[1]]);
+            let dir = if src_port == 40443 {
+                ToClient
+            } else {
+                ToServer
+            };
+            out.push((dir, udp[8..].to_vec()));
+        }
+        out
+    }
+
+    fn run_fixture() -> (DtlsInfo, Progress) {
+        let (mut t, mut info) = (DtlsTracker::default(), DtlsInfo::default());
+        let mut last = Progress::NeedMore;
+        for (dir, d) in fixture_datagrams() {
+            last = t.on_datagram(dir, &d, &mut info);
+        }
+        (info, last)
+    }
+
+    #[test]
+    fn openssl_dtls12_fixture() {
+        let (info, last) = run_fixture();
+        assert_eq!(last, Progress::Done);
+        assert!(info.handshake_complete);
+        assert!(info.hello_verify_request);
+        assert_eq!(info.client_direction, Some(ToServer));
+        let ch = info.client_hello.as_ref().unwrap();
+        assert_eq!(ch.sni.as_deref(), Some("media.example"));
+        assert_eq!(info.alpn, ["webrtc", "c-webrtc"]);
+        assert_eq!(info.alpn_selected.as_deref(), Some("webrtc"));
+        assert_eq!(
+            info.srtp_profiles_offered,
+            [
+                SrtpProfile::AES128_CM_SHA1_80,
+                SrtpProfile::AEAD_AES_128_GCM
+            ]
+        );
+        assert_eq!(
+            info.srtp_profile_selected,
+            Some(SrtpProfile::AEAD_AES_128_GCM)
+        );
+        assert_eq!(info.version_negotiated, Some(DtlsVersion::DTLS_1_2));
+        assert_eq!(
+            info.server.certificate_count, 1,
+            "the certificate came in 3 fragments"
+        );
+        assert_eq!(info.client.certificate_count, 0);
+        let unexpected: Vec<_> = info
+            .anomalies
+            .iter()
+            .filter(|a| **a != DtlsAnomaly::CertificateNotParsed)
+            .collect();
+        assert!(unexpected.is_empty(), "{unexpected:?}");
+    }
+
+    #[test]
+    #[ignore = "needs the tls branch"]
+    fn openssl_fixture_server_cert_is_browser_style() {
+        let (info, _) = run_fixture();
+        let leaf = &info.server.certificates[0];
+        assert_eq!(leaf.subject_cn.as_deref(), Some("WebRTC"));
+        assert_eq!(info.server.cert_kind, Some(DtlsCertKind::BrowserSelfSigned));
+        assert!(info.anomalies.is_empty(), "{:?}", info.anomalies);
+    }
+
+    proptest! {
+        #[test]
+        fn on_datagram_never_panics(
+            dgrams in proptest::collection::vec((any::<bool>(), proptest::collection::vec(any::<u8>(), 0..400)), 0..12),
+            valid_first: bool,
+        ) {
+            let (mut t, mut info) = (DtlsTracker::default(), DtlsInfo::default());
+            if valid_first {
+                t.on_datagram(ToServer, &ch_datagram(), &mut info);
+            }
+            for (to_server, d) in dgrams {
+                let dir = if to_server { ToServer } else { ToClient };
+                t.on_datagram(dir, &d, &mut info);
+            }
+            prop_assert!(info.alerts.len() <= MAX_ALERTS);
+        }
+
+        #[test]
+        fn record_shaped_garbage_never_panics(
+            parts in proptest::collection::vec((20u8..26, any::<u16>(), proptest::collection::vec(any::<u8>(), 0..200)), 1..6),
+        ) {
+            let (mut t, mut info) = (DtlsTracker::default(), DtlsInfo::default());
+            let mut d = Vec::new();
+            for (ct, epoch, body) in &parts {
+                d.extend(record(*ct, *epoch % 3, 0, body));
+            }
+            t.on_datagram(ToServer, &d, &mut info);
+            t.on_datagram(ToClient, &d, &mut info);
+        }
+
+        #[test]
+        fn body_parsers_never_panic(b in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = parse_client_hello_body(&b);
+            let _ = parse_server_hello_body(&b);
+            let _ = parse_hello_verify_request(&b);
+            let _ = looks_like_dtls(&b);
+        }
+
+        /// Any cut into fragments, delivered in any order with duplicates, reassembles to
+        /// the same ClientHello.
+        #[test]
+        fn fragmentation_is_transparent(
+            cuts in proptest::collection::btree_set(1usize..140, 0..6),
+            order in proptest::collection::vec(any::<usize>(), 0..12),
+        ) {
+            let body = client_hello(&[5; 8], &[0xfefd]);
+            let mut bounds: Vec<usize> = cuts.into_iter().filter(|&c| c < body.len()).collect();
+            bounds.insert(0, 0);
+            bounds.push(body.len());
+            let frags: Vec<_> = bounds.windows(2).map(|w| frag(1, 0, &body, w[0], w[1] - w[0])).collect();
+            let mut seq: Vec<usize> = (0..frags.len()).collect();
+            for (i, o) in order.iter().enumerate() {
+                let (a, b) = (i % seq.len(), o % seq.len());
+                seq.swap(a, b);
+            }
+            seq.extend(order.iter().take(2).map(|o| o % frags.len())); // duplicates
+            let (mut t, mut info) = (DtlsTracker::default(), DtlsInfo::default());
+            for (n, i) in seq.iter().enumerate() {
+                t.on_datagram(ToServer, &record(HANDSHAKE, 0, n as u64, &frags[*i]), &mut info);
+            }
+            let expected = parse_client_hello_body(&body).unwrap().info;
+            prop_assert_eq!(info.client_hello, Some(expected));
+            prop_assert!(info.anomalies.is_empty());
+        }
     }
 }
