@@ -414,24 +414,35 @@ impl Reassembly {
     }
 }
 
-/// Whether a datagram starts with a DTLS record: a DTLS 1.0/1.2 header with a DTLS version
-/// and a length that fits, or a DTLS 1.3 unified header (first byte 001xxxxx).
+/// Whether a datagram is made of DTLS records, back to back, filling it exactly: DTLS
+/// 1.0/1.2 headers (content type 20–24, a DTLS version, length ≤ [`MAX_RECORD_LEN`]) or DTLS
+/// 1.3 unified headers that carry a length. Strict, because it decides whether a flow is DTLS
+/// at all: records whose extent cannot be checked (no length field, connection IDs) do not
+/// count, so text such as a SIP keep-alive of spaces (0x20) is not taken for DTLS 1.3.
 pub fn looks_like_dtls(payload: &[u8]) -> bool {
-    let Some(&first) = payload.first() else {
-        return false;
-    };
-    if first & 0xe0 == 0x20 {
-        return unified_record_len(payload).is_some_and(|n| n <= payload.len());
-    }
-    match RecordHeader::parse(payload) {
-        Some(h) => {
-            (20..=25).contains(&h.content_type.0)
-                && h.version.is_dtls()
-                && (h.content_type == RECORD_TLS12_CID
-                    || RECORD_HEADER_LEN + usize::from(h.length) <= payload.len())
+    let mut rest = payload;
+    for _ in 0..MAX_RECORDS_PER_DATAGRAM {
+        let Some(&first) = rest.first() else {
+            return rest.len() != payload.len();
+        };
+        let len = if first & 0xe0 == 0x20 {
+            if first & 0x04 == 0 {
+                return false;
+            }
+            unified_record_len(rest)
+        } else {
+            RecordHeader::parse(rest)
+                .filter(|h| (20..=24).contains(&h.content_type.0) && h.version.is_dtls())
+                .map(|h| usize::from(h.length))
+                .filter(|&n| n <= MAX_RECORD_LEN)
+                .map(|n| RECORD_HEADER_LEN + n)
+        };
+        match len.and_then(|n| rest.get(n..)) {
+            Some(r) => rest = r,
+            None => return false,
         }
-        None => false,
     }
+    rest.is_empty()
 }
 
 /// Length of a DTLS 1.3 unified-header record (RFC 9147 §4: 0 0 1 C S L E E), or None when
@@ -519,6 +530,14 @@ impl DtlsTracker {
                 return;
             };
             if first & 0xe0 == 0x20 {
+                if info
+                    .version_negotiated
+                    .is_some_and(|v| v != DtlsVersion::DTLS_1_3)
+                {
+                    // Only DTLS 1.3 has unified headers.
+                    info.note(DtlsAnomaly::NotDtls);
+                    return;
+                }
                 let Some(len) = unified_record_len(rest) else {
                     if first & 0x10 != 0 {
                         info.note(DtlsAnomaly::ConnectionIdRecord);
@@ -1553,6 +1572,27 @@ mod tests {
         assert_eq!(feed(&mut t, &mut info, ToClient, &cid), Progress::NeedMore);
         assert_eq!(info.anomalies, [DtlsAnomaly::ConnectionIdRecord]);
         assert!(info.encrypted_handshake);
+    }
+
+    #[test]
+    fn text_starting_with_dtls13_bytes_is_not_dtls() {
+        // A SIP keep-alive of spaces and an H.248 text message both start in 0x20..=0x3f.
+        assert!(!looks_like_dtls(b"     "));
+        assert!(!looks_like_dtls(
+            b"!/1 <iMSS>\nT=5552827134{C=-{AV=DS/1/5{AT{M}}}}"
+        ));
+        // A DTLS 1.2 record followed by trailing garbage is not a DTLS datagram either.
+        let mut d = ch_datagram();
+        d.push(0);
+        assert!(!looks_like_dtls(&d));
+        // Once a flow negotiated DTLS 1.2, a unified header is not read as DTLS 1.3.
+        let (mut t, mut info) = (DtlsTracker::default(), DtlsInfo::default());
+        feed(&mut t, &mut info, ToServer, &ch_datagram());
+        let sh = record(HANDSHAKE, 0, 0, &whole(2, 0, &server_hello(None, 1)));
+        feed(&mut t, &mut info, ToClient, &sh);
+        feed(&mut t, &mut info, ToClient, &[0x27, 0, 0, 1, 0]);
+        assert!(!info.encrypted_handshake);
+        assert_eq!(info.anomalies, [DtlsAnomaly::NotDtls]);
     }
 
     #[test]

@@ -538,13 +538,15 @@ impl SipInfo {
             }
             let sdp = sdp::parse_sdp(msg.body);
             self.keys_in_clear |= sdp.keys_in_clear();
-            if self.sdp.len() < MAX_SDP {
-                self.sdp.push(SipSdp {
-                    dir,
-                    cseq_method,
-                    response_code,
-                    sdp,
-                });
+            let entry = SipSdp {
+                dir,
+                cseq_method,
+                response_code,
+                sdp,
+            };
+            // Retransmissions repeat the same SDP.
+            if self.sdp.len() < MAX_SDP && !self.sdp.contains(&entry) {
+                self.sdp.push(entry);
             }
         }
     }
@@ -594,6 +596,14 @@ impl SipTracker {
     pub fn on_datagram(&mut self, dir: Direction, payload: &[u8], info: &mut SipInfo) -> Progress {
         // Keep-alives (RFC 5626 §4.4.1: CRLF on UDP is a STUN-less variant) carry nothing.
         let payload = skip_crlf(payload);
+        if !payload.is_empty() && payload.iter().all(|&c| c == 0 || c.is_ascii_whitespace()) {
+            // Other keep-alives seen in the wild: spaces or NUL bytes.
+            return if self.state == TrackerState::Fresh {
+                Progress::NeedMore
+            } else {
+                self.progress(info)
+            };
+        }
         if let Some(p) = self.gate(payload) {
             return p;
         }
@@ -861,6 +871,24 @@ mod tests {
         assert!(info.anomalies.is_empty(), "{:?}", info.anomalies);
         let json = serde_json::to_string(&info).unwrap();
         assert!(!json.contains("WVNfX19"), "SDES key leaked: {json}");
+    }
+
+    #[test]
+    fn keep_alives_and_retransmissions_add_nothing() {
+        use Direction::*;
+        let inv = invite();
+        let once = udp_flow(&[(ToServer, &inv)]);
+        let mut t = SipTracker::default();
+        let mut info = SipInfo::default();
+        for d in ["     ", "\r\n\r\n", &inv, "\0\0\0\0", &inv] {
+            assert_eq!(
+                t.on_datagram(ToServer, d.as_bytes(), &mut info),
+                Progress::NeedMore
+            );
+        }
+        assert_eq!(info.messages, 2);
+        assert_eq!(info.sdp, once.sdp, "a retransmitted offer is kept once");
+        assert!(info.anomalies.is_empty(), "{:?}", info.anomalies);
     }
 
     #[test]
