@@ -10,10 +10,13 @@
 
 pub mod demux;
 pub mod dns;
+pub mod dtls;
 pub mod http;
 pub mod media;
 pub mod quic;
 pub mod rtp;
+pub mod sdp;
+pub mod sip;
 pub mod stun;
 pub mod tls;
 pub mod zoom;
