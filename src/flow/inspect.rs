@@ -6,9 +6,11 @@ use super::tcp::Stream;
 use crate::decode::{PacketView, TcpMeta};
 use crate::dissect::demux::{self, PayloadKind};
 use crate::dissect::dns::{self, DnsFeed, DnsInfo, DnsTracker};
+use crate::dissect::dtls::{DtlsInfo, DtlsTracker};
 use crate::dissect::http::{self, HttpInfo, HttpTracker};
 use crate::dissect::media::{MediaInfo, MediaTracker};
 use crate::dissect::quic::{self, QuicInfo, QuicTracker};
+use crate::dissect::sip::{self, SipInfo, SipTracker};
 use crate::dissect::tls::{self, TlsInfo, TlsTracker};
 use crate::dissect::zoom;
 use crate::enrich::dns_cache::DnsCache;
@@ -34,6 +36,10 @@ pub struct Facts {
     pub tls: Option<Box<TlsInfo>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quic: Option<Box<QuicInfo>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dtls: Option<Box<DtlsInfo>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sip: Option<Box<SipInfo>>,
     #[serde(skip_serializing_if = "no_media")]
     pub media: Option<Box<MediaInfo>>,
 }
@@ -48,8 +54,17 @@ impl Facts {
         if self.protocol.is_some() {
             return self.protocol;
         }
-        let m = self.media.as_deref()?;
+        let m = self.media.as_deref();
+        let dtls = self.dtls.is_some();
+        let m = match m {
+            Some(m) => m,
+            None => return dtls.then_some("dtls"),
+        };
         if !m.zoom.is_empty() {
+            Some("zoom")
+        } else if dtls {
+            Some("dtls")
+        } else if !m.zoom.is_empty() {
             Some("zoom")
         } else if !m.rtp.is_empty() || !m.rtcp.is_empty() {
             Some("rtp")
@@ -91,11 +106,64 @@ fn dns_port(port: u16) -> bool {
 enum State {
     #[default]
     Probing,
-    Media(Box<MediaTracker>),
+    Media(Box<MediaState>),
+    Sip(Box<SipTracker>),
     Quic(Box<QuicTracker>),
     Tls(Box<TlsTracker>),
     Dns(Box<DnsTracker>),
     Http(Box<HttpTracker>),
+}
+
+/// A UDP media flow multiplexes STUN/TURN, DTLS and RTP on one 5-tuple (RFC 7983).
+#[derive(Debug, Default)]
+struct MediaState {
+    media: MediaTracker,
+    media_done: bool,
+    dtls: DtlsTracker,
+    /// `None` until a DTLS record appears; then whether the DTLS tracker is finished.
+    dtls_done: Option<bool>,
+}
+
+impl MediaState {
+    fn on_datagram(
+        &mut self,
+        dir: Direction,
+        payload: &[u8],
+        facts: &mut Facts,
+        now: Timestamp,
+    ) -> Progress {
+        let mut dtls_payload = is_dtls_byte(payload).then_some(payload);
+        if !self.media_done {
+            let info = facts.media.get_or_insert_with(Box::default);
+            let step = self.media.on_datagram(dir, payload, now, info);
+            self.media_done = step.progress != Progress::NeedMore;
+            // DTLS relayed inside TURN is still the call's DTLS.
+            if let Some(inner) = step.relayed.filter(|p| is_dtls_byte(p)) {
+                dtls_payload = Some(inner);
+            }
+        }
+        if let (Some(p), false) = (dtls_payload, self.dtls_done == Some(true)) {
+            let info = facts.dtls.get_or_insert_with(Box::default);
+            let progress = self.dtls.on_datagram(dir, p, info);
+            self.dtls_done = Some(progress != Progress::NeedMore);
+            if progress == Progress::NotMine
+                && self.dtls_done == Some(true)
+                && info.client_hello.is_none()
+            {
+                facts.dtls = None;
+            }
+        }
+        if self.media_done && self.dtls_done != Some(false) {
+            Progress::Done
+        } else {
+            Progress::NeedMore
+        }
+    }
+}
+
+/// RFC 7983: a first byte of 20–63 is DTLS.
+fn is_dtls_byte(payload: &[u8]) -> bool {
+    matches!(payload.first(), Some(20..=63))
 }
 
 /// Per-flow inspection state.
@@ -150,18 +218,22 @@ impl Inspector {
             } else if quic::probe(pkt.payload) {
                 facts.protocol = Some("quic");
                 self.state = State::Quic(Box::default());
+            } else if sip::probe(pkt.payload) {
+                facts.protocol = Some("sip");
+                self.state = State::Sip(Box::default());
             } else if zoom_port || demux::classify(pkt.payload) != PayloadKind::Unknown {
-                let mut media = MediaTracker::default();
-                media.set_zoom_port_hint(zoom_port);
+                let mut media = MediaState::default();
+                media.media.set_zoom_port_hint(zoom_port);
                 self.state = State::Media(Box::new(media));
             } else {
                 return Progress::NeedMore;
             }
         }
         match &mut self.state {
-            State::Media(media) => {
-                let info = facts.media.get_or_insert_with(Box::default);
-                media.on_datagram(dir, pkt.payload, ctx.now, info).progress
+            State::Media(media) => media.on_datagram(dir, pkt.payload, facts, ctx.now),
+            State::Sip(t) => {
+                let info = facts.sip.get_or_insert_with(Box::default);
+                t.on_datagram(dir, pkt.payload, info)
             }
             State::Quic(quic) => {
                 let info = facts.quic.get_or_insert_with(Box::default);
@@ -199,6 +271,9 @@ impl Inspector {
             } else if http::probe(bytes) {
                 facts.protocol = Some("http");
                 self.state = State::Http(Box::default());
+            } else if sip::probe(bytes) {
+                facts.protocol = Some("sip");
+                self.state = State::Sip(Box::default());
             } else if dns_port(pkt.sport) || dns_port(pkt.dport) {
                 facts.protocol = Some("dns");
                 self.state = State::Dns(Box::default());
@@ -209,6 +284,10 @@ impl Inspector {
         match &mut self.state {
             State::Tls(t) => {
                 let info = facts.tls.get_or_insert_with(Box::default);
+                t.on_stream(dir, bytes, info)
+            }
+            State::Sip(t) => {
+                let info = facts.sip.get_or_insert_with(Box::default);
                 t.on_stream(dir, bytes, info)
             }
             State::Http(h) => {
