@@ -1,1 +1,0 @@
-//! Capture files: pcap (µs and ns, both byte orders), pcapng, gzip, stdin.
