@@ -73,6 +73,18 @@ pub struct FileSource {
     done: bool,
 }
 
+impl std::fmt::Debug for FileSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileSource")
+            .field("name", &self.name)
+            .field("format", &self.format())
+            .field("bytes_read", &self.bytes_read())
+            .field("total_bytes", &self.total)
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
 impl FileSource {
     /// Opens a capture file; `-` means stdin. Detects gzip (then reads through a
     /// multi-member decoder), pcap (all magics, both byte orders) and pcapng.

@@ -37,6 +37,36 @@ pub(super) const MAX_SNAPLEN: u32 = 16 * 1024 * 1024;
 /// carry the FCS length (draft-ietf-opsawg-pcap §4, "LinkType and additional information").
 const LINK_TYPE_MASK: u32 = 0xffff;
 
+/// Writers before libpcap 2.3 put the original length before the captured length; 2.3
+/// files may have either order. libpcap `sf-pcap.c` (`lengths_swapped`) and Wireshark
+/// both undo this, so real files rely on it. Version 543 is a known buggy writer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LengthOrder {
+    Normal,
+    Swapped,
+    /// Swap only when the captured length would exceed the original length.
+    MaybeSwapped,
+}
+
+impl LengthOrder {
+    fn from_version(major: u16, minor: u16) -> Self {
+        match (major, minor) {
+            (2, 0..=2) | (543, _) => LengthOrder::Swapped,
+            (2, 3) => LengthOrder::MaybeSwapped,
+            _ => LengthOrder::Normal,
+        }
+    }
+
+    /// (captured, original) from the record's third and fourth fields.
+    fn apply(self, third: u32, fourth: u32) -> (u32, u32) {
+        match self {
+            LengthOrder::Normal => (third, fourth),
+            LengthOrder::MaybeSwapped if third <= fourth => (third, fourth),
+            LengthOrder::MaybeSwapped | LengthOrder::Swapped => (fourth, third),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(super) struct PcapReader {
     endian: Endian,
@@ -44,6 +74,7 @@ pub(super) struct PcapReader {
     link: LinkType,
     record_header_len: usize,
     max_caplen: u32,
+    lengths: LengthOrder,
 }
 
 impl PcapReader {
@@ -89,6 +120,7 @@ impl PcapReader {
             ));
         }
         let h = stream.available();
+        let lengths = LengthOrder::from_version(endian.u16(h, 4), endian.u16(h, 6));
         let snaplen = endian.u32(h, 16);
         let network = endian.u32(h, 20);
         stream.consume(FILE_HEADER_LEN);
@@ -102,6 +134,7 @@ impl PcapReader {
                 RECORD_HEADER_LEN
             },
             max_caplen: max_caplen(snaplen),
+            lengths,
         })
     }
 
@@ -125,8 +158,9 @@ impl PcapReader {
         let h = stream.available();
         let secs = self.endian.u32(h, 0);
         let frac = self.endian.u32(h, 4);
-        let caplen = self.endian.u32(h, 8);
-        let orig_len = self.endian.u32(h, 12);
+        let (caplen, orig_len) = self
+            .lengths
+            .apply(self.endian.u32(h, 8), self.endian.u32(h, 12));
         if caplen > self.max_caplen {
             return Err(At::new(
                 offset,
@@ -236,6 +270,29 @@ mod tests {
                 Timestamp::from_secs_nanos(1_585_735_201, 999_999_000)
             );
         }
+    }
+
+    #[test]
+    fn old_versions_have_swapped_lengths() {
+        let record = |version: (u16, u16), caplen: u32, orig: u32| {
+            let w = PcapWriter {
+                version,
+                ..PcapWriter::default()
+            };
+            let mut bytes = w.header();
+            w.record(&mut bytes, 1, 2, &[7; 10], 0);
+            bytes[32..36].copy_from_slice(&caplen.to_le_bytes());
+            bytes[36..40].copy_from_slice(&orig.to_le_bytes());
+            let (frames, err) = read_all(&bytes);
+            assert!(err.is_none(), "{version:?}: {err:?}");
+            (frames[0].data.len(), frames[0].orig_len)
+        };
+        assert_eq!(record((2, 0), 1500, 10), (10, 1500));
+        assert_eq!(record((543, 0), 1500, 10), (10, 1500));
+        assert_eq!(record((2, 3), 1500, 10), (10, 1500));
+        assert_eq!(record((2, 3), 10, 1500), (10, 1500));
+        assert_eq!(record((2, 4), 10, 1500), (10, 1500));
+        assert_eq!(record((2, 4), 10, 5), (10, 5));
     }
 
     #[test]

@@ -58,6 +58,7 @@ pub struct PcapWriter {
     pub kuznetzov: bool,
     pub snaplen: u32,
     pub network: u32,
+    pub version: (u16, u16),
 }
 
 impl Default for PcapWriter {
@@ -68,6 +69,7 @@ impl Default for PcapWriter {
             kuznetzov: false,
             snaplen: 65_535,
             network: 1,
+            version: (2, 4),
         }
     }
 }
@@ -97,8 +99,8 @@ impl PcapWriter {
         };
         let mut out = Vec::new();
         self.u32(&mut out, magic);
-        self.u16(&mut out, 2);
-        self.u16(&mut out, 4);
+        self.u16(&mut out, self.version.0);
+        self.u16(&mut out, self.version.1);
         self.u32(&mut out, 0);
         self.u32(&mut out, 0);
         self.u32(&mut out, self.snaplen);
