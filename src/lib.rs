@@ -15,8 +15,8 @@
 pub mod capture;
 pub mod decode;
 pub mod dissect;
-pub mod engine;
 pub mod enrich;
+pub mod engine;
 pub mod error;
 pub mod flow;
 pub mod model;

@@ -17,10 +17,7 @@ impl Timestamp {
     pub const NANOS_PER_SEC: u64 = 1_000_000_000;
 
     pub fn from_secs_nanos(secs: u64, nanos: u64) -> Self {
-        Timestamp(
-            secs.saturating_mul(Self::NANOS_PER_SEC)
-                .saturating_add(nanos),
-        )
+        Timestamp(secs.saturating_mul(Self::NANOS_PER_SEC).saturating_add(nanos))
     }
 
     pub fn from_secs(secs: u64) -> Self {
@@ -143,23 +140,9 @@ impl FlowKey {
     /// The canonical key of a packet from `src` to `dst`, and whether `src` is `lo`.
     pub fn new(proto: IpProto, src: Endpoint, dst: Endpoint) -> (FlowKey, bool) {
         if src <= dst {
-            (
-                FlowKey {
-                    proto,
-                    lo: src,
-                    hi: dst,
-                },
-                true,
-            )
+            (FlowKey { proto, lo: src, hi: dst }, true)
         } else {
-            (
-                FlowKey {
-                    proto,
-                    lo: dst,
-                    hi: src,
-                },
-                false,
-            )
+            (FlowKey { proto, lo: dst, hi: src }, false)
         }
     }
 }
@@ -210,10 +193,7 @@ mod tests {
         assert_eq!(Timestamp(0).rfc3339(), "1970-01-01T00:00:00.000000Z");
         let t = Timestamp::from_secs_nanos(1_585_735_200, 123_456_789);
         assert_eq!(t.rfc3339(), "2020-04-01T10:00:00.123456Z");
-        assert_eq!(
-            Timestamp::from_secs(951_782_400).rfc3339(),
-            "2000-02-29T00:00:00.000000Z"
-        );
+        assert_eq!(Timestamp::from_secs(951_782_400).rfc3339(), "2000-02-29T00:00:00.000000Z");
     }
 
     #[test]

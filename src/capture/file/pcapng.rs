@@ -541,6 +541,19 @@ mod tests {
     }
 
     #[test]
+    fn later_section_without_byte_order_magic_is_a_bad_block() {
+        let mut w = NgWriter::new(false);
+        w.idb(1, 0, &[]);
+        let at = w.len();
+        w.section(false);
+        let mut bytes = w.finish();
+        bytes[at + 8] = 0;
+        let err = read_all(&bytes).1.unwrap();
+        assert_eq!(err.offset, at as u64);
+        assert!(err.to_string().contains("byte-order magic"), "{err}");
+    }
+
+    #[test]
     fn simple_packets_use_interface_zero_and_the_last_timestamp() {
         let mut w = NgWriter::new(true);
         w.idb(1, 4, &[]);
