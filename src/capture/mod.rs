@@ -3,6 +3,8 @@
 
 pub mod file;
 
+pub use file::{CaptureError, CaptureErrorKind, CaptureFormat, FileSource};
+
 use crate::model::Timestamp;
 use std::fmt;
 
