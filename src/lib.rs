@@ -12,6 +12,7 @@
 //! - [`dissect`] holds the pure protocol parsers;
 //! - [`report`] writes text, JSON and NDJSON.
 
+pub mod analyze;
 pub mod capture;
 pub mod classify;
 pub mod decode;
@@ -23,5 +24,6 @@ pub mod flow;
 pub mod model;
 pub mod replay;
 pub mod report;
+pub mod session;
 pub mod signature;
 pub mod verdict;

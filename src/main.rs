@@ -2,10 +2,12 @@
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
+use leakscope::analyze::AnalyzerConfig;
 use leakscope::engine::EngineConfig;
 use leakscope::flow::FlowConfig;
 use leakscope::model::Timestamp;
 use leakscope::report::{self, Format};
+use leakscope::signature::SignatureSet;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +37,25 @@ struct ReplayArgs {
     format: Option<Format>,
     #[command(flatten)]
     flows: FlowArgs,
+    #[command(flatten)]
+    knowledge: KnowledgeArgs,
+}
+
+#[derive(Args)]
+struct KnowledgeArgs {
+    /// Extra signature directory (app and telemetry TOML files, tracker lists); repeatable.
+    #[arg(long = "signatures", value_name = "DIR")]
+    signatures: Vec<PathBuf>,
+}
+
+impl KnowledgeArgs {
+    fn signatures(&self) -> Result<SignatureSet> {
+        let mut set = SignatureSet::builtin()?;
+        for dir in &self.signatures {
+            set.load_dir(dir)?;
+        }
+        Ok(set)
+    }
 }
 
 #[derive(Args)]
@@ -95,12 +116,11 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
     let mut sink = report::sink(format, Box::new(stdout.lock()));
     let mut on_error =
         |line: &str| eprintln!("leakscope: {}", report::sanitize::for_terminal(line));
-    match leakscope::replay::replay(
-        &args.files,
-        args.flows.config(),
-        sink.as_mut(),
-        &mut on_error,
-    ) {
+    let config = AnalyzerConfig {
+        engine: args.flows.config(),
+        signatures: args.knowledge.signatures()?,
+    };
+    match leakscope::replay::replay(&args.files, config, sink.as_mut(), &mut on_error) {
         Ok(outcome) if !outcome.anything_read => Ok(ExitCode::from(2)),
         Ok(_) => Ok(ExitCode::SUCCESS),
         // A closed pipe (`| head`) is the reader's choice, not an error.

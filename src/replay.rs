@@ -1,16 +1,15 @@
-//! Replay: read capture files in order through one engine and report every flow.
+//! Replay: read capture files in order through one analyser and report every flow and session.
 //!
 //! Files are read one after another as one capture (as `mergecap -a` would join them), so a
 //! flow split across a ring buffer's files stays one flow. A file that cannot be read to the
 //! end is reported with its byte offset; the frames before the error count, and the other
 //! files are still analysed.
 
+use crate::analyze::{Analyzer, AnalyzerConfig};
 use crate::capture::file::{CaptureFormat, FileSource};
-use crate::engine::{Engine, EngineConfig};
-use crate::flow::{EndReason, Flow};
 use crate::model::Timestamp;
 use crate::report::record::FlowCounts;
-use crate::report::{FlowRecord, InputSummary, Sink, Summary};
+use crate::report::{InputSummary, Sink, Summary};
 use std::io;
 use std::path::PathBuf;
 
@@ -25,26 +24,20 @@ pub struct Outcome {
 /// Replay `inputs` into `sink`. `on_error` gets one line per input that failed.
 pub fn replay(
     inputs: &[PathBuf],
-    config: EngineConfig,
+    config: AnalyzerConfig,
     sink: &mut dyn Sink,
     on_error: &mut dyn FnMut(&str),
 ) -> io::Result<Outcome> {
-    let mut engine = Engine::new(config);
+    let mut analyzer = Analyzer::new(config);
     let mut summaries: Vec<InputSummary> = Vec::with_capacity(inputs.len());
-    let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
     let mut anything_read = false;
     let mut first_seen: Option<Timestamp> = None;
-    let mut out = Emitter {
-        names: &names,
-        reported: 0,
-        error: None,
-        sink,
-    };
 
-    for (i, path) in inputs.iter().enumerate() {
-        engine.set_source(u16::try_from(i).unwrap_or(u16::MAX));
+    for path in inputs {
+        let name = path.display().to_string();
+        analyzer.begin_input(&name);
         let mut input = InputSummary {
-            name: names[i].clone(),
+            name,
             ..Default::default()
         };
         match FileSource::open(path) {
@@ -61,7 +54,7 @@ pub fn replay(
                         Ok(frame) => {
                             input.frames += 1;
                             first_seen.get_or_insert(frame.ts);
-                            engine.ingest(&frame, &mut |f, r| out.emit(f, r));
+                            analyzer.ingest(&frame, sink)?;
                         }
                         Err(e) => {
                             let line = e.to_string();
@@ -69,21 +62,13 @@ pub fn replay(
                             input.error = Some(line);
                         }
                     }
-                    if out.error.is_some() {
-                        break;
-                    }
                 }
             }
         }
         summaries.push(input);
-        if out.error.is_some() {
-            break;
-        }
     }
-    engine.finish(&mut |f, r| out.emit(f, r));
-    if let Some(e) = out.error {
-        return Err(e);
-    }
+    analyzer.finish(sink)?;
+    let engine = analyzer.engine();
     let errors = summaries.iter().filter(|s| s.error.is_some()).count() as u64;
     let summary = Summary {
         record: "summary",
@@ -92,42 +77,18 @@ pub fn replay(
         last_seen: first_seen.map(|_| engine.now()),
         packets: engine.packets,
         flows: FlowCounts {
-            reported: out.reported,
+            reported: analyzer.stats.flows_reported,
             table: engine.table().stats,
         },
+        analysis: analyzer.stats,
         defrag: engine.defrag().stats,
         errors,
     };
-    out.sink.summary(&summary)?;
+    sink.summary(&summary)?;
     Ok(Outcome {
         summary,
         anything_read,
     })
-}
-
-/// Turns finished flows into records for the sink; remembers the first write error.
-struct Emitter<'a> {
-    names: &'a [String],
-    reported: u64,
-    error: Option<io::Error>,
-    sink: &'a mut dyn Sink,
-}
-
-impl Emitter<'_> {
-    fn emit(&mut self, flow: Flow, reason: EndReason) {
-        if self.error.is_some() {
-            return;
-        }
-        let source = self
-            .names
-            .get(usize::from(flow.source))
-            .map_or("", String::as_str);
-        let rec = FlowRecord::new(&flow, reason, source);
-        self.reported += 1;
-        if let Err(e) = self.sink.flow(&rec) {
-            self.error = Some(e);
-        }
-    }
 }
 
 fn format_name(f: CaptureFormat) -> &'static str {

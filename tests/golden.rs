@@ -1,8 +1,9 @@
 //! Golden NDJSON over every capture the project recorded (`captures/`): any change in what
 //! leakscope reports about real traffic shows up as a snapshot diff.
 
-use leakscope::engine::EngineConfig;
+use leakscope::analyze::AnalyzerConfig;
 use leakscope::report::ndjson::NdjsonSink;
+use leakscope::signature::SignatureSet;
 use std::path::{Path, PathBuf};
 
 fn replay_ndjson(path: &Path) -> String {
@@ -12,7 +13,10 @@ fn replay_ndjson(path: &Path) -> String {
         let mut errors = Vec::new();
         let outcome = leakscope::replay::replay(
             &[path.to_path_buf()],
-            EngineConfig::default(),
+            AnalyzerConfig {
+                engine: Default::default(),
+                signatures: SignatureSet::builtin().unwrap_or_else(|_| SignatureSet::empty()),
+            },
             &mut sink,
             &mut |e| errors.push(e.to_string()),
         );

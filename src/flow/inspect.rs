@@ -221,7 +221,10 @@ impl Inspector {
             } else if sip::probe(pkt.payload) {
                 facts.protocol = Some("sip");
                 self.state = State::Sip(Box::default());
-            } else if zoom_port || demux::classify(pkt.payload) != PayloadKind::Unknown {
+            } else if zoom_port
+                || demux::classify(pkt.payload) != PayloadKind::Unknown
+                || zoom::parse_p2p_hello(pkt.payload).is_some()
+            {
                 let mut media = MediaState::default();
                 media.media.set_zoom_port_hint(zoom_port);
                 self.state = State::Media(Box::new(media));

@@ -1,11 +1,13 @@
-//! One JSON document: `{"flows": [...], "summary": {...}}`.
+//! One JSON document: `{"flows": [...], "sessions": [...], "summary": {...}}`.
 
-use super::{FlowRecord, Sink, Summary};
+use super::{FlowRecord, SessionRecord, Sink, Summary};
 use std::io::{self, BufWriter, Write};
 
 pub struct JsonSink<'w> {
     out: BufWriter<Box<dyn Write + 'w>>,
     flows: usize,
+    /// Sessions are few; they are written after the flows.
+    sessions: Vec<SessionRecord>,
 }
 
 impl<'w> JsonSink<'w> {
@@ -13,6 +15,7 @@ impl<'w> JsonSink<'w> {
         JsonSink {
             out: BufWriter::new(out),
             flows: 0,
+            sessions: Vec::new(),
         }
     }
 }
@@ -30,13 +33,20 @@ impl Sink for JsonSink<'_> {
         Ok(())
     }
 
+    fn session(&mut self, rec: &SessionRecord) -> io::Result<()> {
+        self.sessions.push(rec.clone());
+        Ok(())
+    }
+
     fn summary(&mut self, summary: &Summary) -> io::Result<()> {
         self.out.write_all(if self.flows == 0 {
             b"{\"flows\":["
         } else {
             b"\n"
         })?;
-        self.out.write_all(b"],\n\"summary\":")?;
+        self.out.write_all(b"],\n\"sessions\":")?;
+        serde_json::to_writer(&mut self.out, &self.sessions)?;
+        self.out.write_all(b",\n\"summary\":")?;
         serde_json::to_writer(&mut self.out, summary)?;
         self.out.write_all(b"}\n")?;
         self.out.flush()

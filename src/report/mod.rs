@@ -8,12 +8,15 @@ pub mod record;
 pub mod sanitize;
 pub mod text;
 
+pub use crate::session::SessionRecord;
 pub use record::{FlowRecord, InputSummary, Summary};
 use std::io;
 
 /// Where records go.
 pub trait Sink {
     fn flow(&mut self, rec: &FlowRecord<'_>) -> io::Result<()>;
+    /// A call or app session ended, with its verdict.
+    fn session(&mut self, rec: &SessionRecord) -> io::Result<()>;
     /// The last call: the run's summary; sinks that buffer write everything now.
     fn summary(&mut self, summary: &Summary) -> io::Result<()>;
 }

@@ -1,6 +1,6 @@
 //! NDJSON: one JSON object per line, flushed per record when the writer is a live stream.
 
-use super::{FlowRecord, Sink, Summary};
+use super::{FlowRecord, SessionRecord, Sink, Summary};
 use std::io::{self, BufWriter, Write};
 
 pub struct NdjsonSink<'w> {
@@ -34,6 +34,10 @@ impl<'w> NdjsonSink<'w> {
 
 impl Sink for NdjsonSink<'_> {
     fn flow(&mut self, rec: &FlowRecord<'_>) -> io::Result<()> {
+        self.line(rec)
+    }
+
+    fn session(&mut self, rec: &SessionRecord) -> io::Result<()> {
         self.line(rec)
     }
 

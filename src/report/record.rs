@@ -6,7 +6,7 @@ use crate::decode::defrag::DefragStats;
 use crate::engine::PacketStats;
 use crate::flow::{EndReason, Facts, Flow, TableStats};
 use crate::model::{Endpoint, IpProto, Timestamp};
-use crate::verdict::{Encryption, Finding};
+use crate::verdict::{Encryption, Finding, Place};
 use serde::Serialize;
 
 /// A value per direction, relative to the client.
@@ -36,10 +36,16 @@ pub struct FlowRecord<'a> {
     /// The server.
     pub dst: Endpoint,
     pub app: Option<&'a str>,
+    /// Why the app was chosen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_basis: Option<&'a str>,
     pub server_name: Option<&'a str>,
     pub server_name_source: Option<NameSource>,
     pub role: Role,
     pub route: Option<Route>,
+    /// Why media takes that route.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route_basis: Option<&'a str>,
     pub encryption: Encryption,
     pub findings: Vec<Finding>,
     pub protocol: Option<&'static str>,
@@ -51,6 +57,9 @@ pub struct FlowRecord<'a> {
     pub end_reason: EndReason,
     /// The input file where the flow was first seen.
     pub source: &'a str,
+    /// Where the server is: country, ASN, organisation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<&'a Place>,
     #[serde(flatten)]
     pub facts: &'a Facts,
 }
@@ -66,10 +75,12 @@ impl<'a> FlowRecord<'a> {
             src: flow.client,
             dst: flow.server,
             app: None,
+            app_basis: None,
             server_name: name.map(|(n, _)| n),
             server_name_source: name.map(|(_, s)| s),
-            role: crate::classify::role(flow),
+            role: crate::classify::Role::Other,
             route: None,
+            route_basis: None,
             encryption: Encryption::Unknown,
             findings: Vec::new(),
             protocol: flow.facts.protocol_label(),
@@ -80,6 +91,7 @@ impl<'a> FlowRecord<'a> {
             bytes: flow.bytes.into(),
             end_reason: reason,
             source,
+            server: None,
             facts: &flow.facts,
         }
     }
@@ -112,6 +124,7 @@ pub struct Summary {
     pub last_seen: Option<Timestamp>,
     pub packets: PacketStats,
     pub flows: FlowCounts,
+    pub analysis: crate::analyze::AnalysisStats,
     pub defrag: DefragStats,
     /// Inputs that ended with an error.
     pub errors: u64,

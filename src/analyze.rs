@@ -1,0 +1,184 @@
+//! The analyser: engine in front, then for every finished flow classify → verdict → session,
+//! and hand the records to a sink. Replay and live capture both drive it.
+
+use crate::capture::Frame;
+use crate::classify::{self, Links};
+use crate::engine::{Engine, EngineConfig};
+use crate::flow::{EndReason, Flow};
+use crate::model::Timestamp;
+use crate::report::{FlowRecord, Sink};
+use crate::session::{SessionRecord, Sessions};
+use crate::signature::SignatureSet;
+use crate::verdict::{self, Place, SessionRef};
+use std::io;
+
+/// How often (capture time) sessions are checked for idleness.
+const SESSION_SWEEP_NS: u64 = 10 * Timestamp::NANOS_PER_SEC;
+
+pub struct AnalyzerConfig {
+    pub engine: EngineConfig,
+    pub signatures: SignatureSet,
+}
+
+/// Counters of what the analysis found.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct AnalysisStats {
+    pub flows_reported: u64,
+    pub sessions_reported: u64,
+    pub findings: u64,
+}
+
+pub struct Analyzer {
+    engine: Engine,
+    sigs: SignatureSet,
+    sessions: Sessions,
+    sources: Vec<String>,
+    finished: Vec<(Flow, EndReason)>,
+    next_session_sweep: Timestamp,
+    pub stats: AnalysisStats,
+}
+
+impl Analyzer {
+    pub fn new(config: AnalyzerConfig) -> Self {
+        Analyzer {
+            engine: Engine::new(config.engine),
+            sigs: config.signatures,
+            sessions: Sessions::default(),
+            sources: Vec::new(),
+            finished: Vec::new(),
+            next_session_sweep: Timestamp(0),
+            stats: AnalysisStats::default(),
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn signatures(&self) -> &SignatureSet {
+        &self.sigs
+    }
+
+    /// Sessions still open, with their verdict so far.
+    pub fn open_sessions(&self) -> Vec<SessionRecord> {
+        self.sessions.open_records(&self.sigs)
+    }
+
+    /// The next frames come from this input (its name goes into flow records).
+    pub fn begin_input(&mut self, name: &str) {
+        self.sources.push(name.to_string());
+        self.engine
+            .set_source(u16::try_from(self.sources.len() - 1).unwrap_or(u16::MAX));
+    }
+
+    /// Process one frame; flows and sessions that end are written to `sink`.
+    pub fn ingest(&mut self, frame: &Frame<'_>, sink: &mut dyn Sink) -> io::Result<()> {
+        let finished = &mut self.finished;
+        self.engine.ingest(frame, &mut |f, r| finished.push((f, r)));
+        self.flush(sink)?;
+        let now = self.engine.now();
+        if now >= self.next_session_sweep {
+            self.next_session_sweep = Timestamp(now.0.saturating_add(SESSION_SWEEP_NS));
+            let mut ended = Vec::new();
+            self.sessions.expire(now, &self.sigs, &mut ended);
+            for s in &ended {
+                self.write_session(s, sink)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// End of input: report every remaining flow, then every open session.
+    pub fn finish(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
+        let finished = &mut self.finished;
+        self.engine.finish(&mut |f, r| finished.push((f, r)));
+        self.flush(sink)?;
+        for s in self.sessions.drain(&self.sigs) {
+            self.write_session(&s, sink)?;
+        }
+        Ok(())
+    }
+
+    fn write_session(&mut self, s: &SessionRecord, sink: &mut dyn Sink) -> io::Result<()> {
+        self.stats.sessions_reported += 1;
+        sink.session(s)
+    }
+
+    fn flush(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
+        let mut finished = std::mem::take(&mut self.finished);
+        let mut result = Ok(());
+        for (flow, reason) in finished.drain(..) {
+            if result.is_ok() {
+                result = self.report(&flow, reason, sink);
+            }
+        }
+        self.finished = finished;
+        result
+    }
+
+    fn report(&mut self, flow: &Flow, reason: EndReason, sink: &mut dyn Sink) -> io::Result<()> {
+        let sigs = &self.sigs;
+        let links = Links {
+            local_endpoint_app: self
+                .sessions
+                .local_endpoint_app(flow.client)
+                .and_then(|a| sigs.app(a))
+                .map(|a| a.id.as_str()),
+            sdp_announced: self.sessions.sdp_keys(flow.client, flow.server),
+        };
+        let class = classify::classify(flow, sigs, links);
+        let name = classify::server_name(flow);
+        let place: Option<Place> = None;
+        let mut ended = Vec::new();
+        let session = self.sessions.attach(flow, &class, sigs, &mut ended);
+        let input = verdict::Input {
+            flow,
+            class: &class,
+            sigs,
+            server_name: name.map(|(n, _)| n),
+            place: place.as_ref(),
+            session: session
+                .as_ref()
+                .map(|(app, app_name, offset_s)| SessionRef {
+                    app,
+                    app_name,
+                    offset_s: *offset_s,
+                }),
+            keys_in_clear_sdp: links.sdp_announced == Some(true),
+        };
+        let (encryption, findings) = verdict::judge(&input);
+        self.sessions.learn(flow, &class);
+        if let Some((app, _, offset_s)) = &session {
+            self.sessions.record(
+                app,
+                flow,
+                &class,
+                name.map(|(n, _)| n),
+                place.as_ref(),
+                encryption,
+                &findings,
+                *offset_s,
+            );
+        }
+        self.stats.flows_reported += 1;
+        self.stats.findings += findings.len() as u64;
+        let source = self
+            .sources
+            .get(usize::from(flow.source))
+            .map_or("", String::as_str);
+        let mut rec = FlowRecord::new(flow, reason, source);
+        rec.app = class.app;
+        rec.app_basis = class.app_basis.as_deref();
+        rec.role = class.role;
+        rec.route = class.route;
+        rec.route_basis = class.route_basis.as_deref();
+        rec.encryption = encryption;
+        rec.findings = findings;
+        rec.server = place.as_ref();
+        sink.flow(&rec)?;
+        for s in &ended {
+            self.write_session(s, sink)?;
+        }
+        Ok(())
+    }
+}
