@@ -121,7 +121,7 @@ impl Analyzer {
         let links = Links {
             local_endpoint_app: self
                 .sessions
-                .local_endpoint_app(flow.client)
+                .local_endpoint_app(flow)
                 .and_then(|a| sigs.app(a))
                 .map(|a| a.id.as_str()),
             sdp_announced: self.sessions.sdp_keys(flow.client, flow.server),

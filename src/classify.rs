@@ -6,7 +6,7 @@ use crate::dissect::dtls::DtlsCertKind;
 use crate::dissect::rtp::Protection;
 use crate::dissect::zoom::ZoomMode;
 use crate::flow::Flow;
-use crate::model::{Direction, Endpoint, IpProto};
+use crate::model::{Direction, IpProto};
 use crate::signature::{self, DomainMatch, SignatureSet, StunEvidence, TelemetryEntry};
 use serde::Serialize;
 
@@ -224,7 +224,7 @@ pub fn classify<'s>(flow: &Flow, sigs: &'s SignatureSet, links: Links<'s>) -> Cl
         c.app = Some(app);
         c.app_basis = Some(format!(
             "uses local address {} that {app}'s STUN exchange with its servers discovered",
-            flow.client
+            crate::session::local_endpoint(flow)
         ));
     }
 
@@ -402,7 +402,9 @@ fn route(flow: &Flow, c: &mut Classification<'_>, vendor_ip: bool) {
             "only the client sends ICE checks: an ICE-lite media server".into()
         };
         (Route::Relayed, Some(Relay::MediaServer), why)
-    } else if is_private_or_local(flow.server) {
+    } else if crate::session::is_private(flow.server.ip)
+        && crate::session::is_private(flow.client.ip)
+    {
         (
             Route::P2p,
             None,
@@ -433,20 +435,4 @@ fn route(flow: &Flow, c: &mut Classification<'_>, vendor_ip: bool) {
     c.route = Some(route);
     c.relay = relay;
     c.route_basis = Some(why);
-}
-
-fn is_private_or_local(ep: Endpoint) -> bool {
-    match ep.ip {
-        std::net::IpAddr::V4(v4) => {
-            v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
-        }
-        std::net::IpAddr::V6(v6) => {
-            v6.is_loopback()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || (v6.segments()[0] & 0xffc0) == 0xfe80
-        }
-    }
 }

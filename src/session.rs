@@ -121,9 +121,12 @@ pub struct Sessions {
 pub type Ended = Vec<SessionRecord>;
 
 impl Sessions {
-    /// The app whose STUN exchange used this local endpoint, if any.
-    pub fn local_endpoint_app(&self, ep: Endpoint) -> Option<&str> {
-        self.local_endpoints.get(&ep).map(String::as_str)
+    /// The app whose STUN exchange used one of the flow's endpoints as its local address.
+    pub fn local_endpoint_app(&self, flow: &Flow) -> Option<&str> {
+        self.local_endpoints
+            .get(&local_endpoint(flow))
+            .or_else(|| self.local_endpoints.get(&flow.client))
+            .map(String::as_str)
     }
 
     /// Whether SDP announced this endpoint, and with keys in clear.
@@ -141,7 +144,7 @@ impl Sessions {
             && self.local_endpoints.len() < MAX_LINKS
         {
             self.local_endpoints
-                .entry(flow.client)
+                .entry(local_endpoint(flow))
                 .or_insert_with(|| app.to_string());
         }
         if let Some(sip) = flow.facts.sip.as_deref() {
@@ -162,7 +165,7 @@ impl Sessions {
         sigs: &SignatureSet,
         ended: &mut Ended,
     ) -> Option<(String, String, f64)> {
-        let client = flow.client.ip;
+        let client = local_endpoint(flow).ip;
         let conferencing = class.app.and_then(|a| sigs.app(a));
         if let Some(sig) = conferencing {
             let key = (client, sig.id.clone());
@@ -250,7 +253,10 @@ impl Sessions {
         findings: &[Finding],
         offset_s: f64,
     ) {
-        let Some(s) = self.open.get_mut(&(flow.client.ip, app.to_string())) else {
+        let Some(s) = self
+            .open
+            .get_mut(&(local_endpoint(flow).ip, app.to_string()))
+        else {
             return;
         };
         let r = &mut s.rec;
@@ -395,7 +401,7 @@ fn close(mut s: Session, sigs: &SignatureSet) -> SessionRecord {
     } else {
         (CallVerdict::Unknown, Basis::None)
     };
-    if r.evidence.is_empty() || basis == Basis::AppKnowledge {
+    if r.evidence.is_empty() {
         if let Some(a) = app {
             let line = format!("{}: {}", a.name, a.encryption.summary.replace('\n', " "));
             if !r.evidence.contains(&line) {
@@ -421,6 +427,42 @@ fn close(mut s: Session, sigs: &SignatureSet) -> SessionRecord {
     r.verdict_code = verdict;
     r.basis = basis;
     s.rec
+}
+
+/// The user's side of a flow: the client, unless the client is a public address talking to a
+/// private one (a peer or server spoke first on a UDP media flow).
+pub fn local_endpoint(flow: &Flow) -> Endpoint {
+    if !is_private(flow.client.ip) && is_private(flow.server.ip) {
+        flow.server
+    } else {
+        flow.client
+    }
+}
+
+/// The other side of [`local_endpoint`].
+pub fn remote_endpoint(flow: &Flow) -> Endpoint {
+    if local_endpoint(flow) == flow.client {
+        flow.server
+    } else {
+        flow.client
+    }
+}
+
+/// RFC 1918, CGNAT, loopback, link-local and unique-local addresses.
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+        }
+        IpAddr::V6(v6) => {
+            let s0 = v6.segments()[0];
+            v6.is_loopback() || (s0 & 0xfe00) == 0xfc00 || (s0 & 0xffc0) == 0xfe80
+        }
+    }
 }
 
 /// "+2.1 s after the session started" or "3.0 s before it".

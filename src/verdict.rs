@@ -397,9 +397,13 @@ fn telemetry(i: &Input<'_>, server: &str, findings: &mut Vec<Finding>) {
     let during = match i.session {
         Some(s) => format!(
             "during the {} session from {}: ",
-            s.app_name, i.flow.client.ip
+            s.app_name,
+            crate::session::local_endpoint(i.flow).ip
         ),
-        None => format!("the client {} contacted ", i.flow.client.ip),
+        None => format!(
+            "the client {} contacted ",
+            crate::session::local_endpoint(i.flow).ip
+        ),
     };
     let at = i
         .session
