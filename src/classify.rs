@@ -188,16 +188,14 @@ pub fn classify<'s>(flow: &Flow, sigs: &'s SignatureSet, links: Links<'s>) -> Cl
         c.app = sigs.app("zoom").map(|a| a.id.as_str());
         c.app_basis = Some("Zoom's own media framing on the Zoom media ports".into());
     }
-    // 5. The server's address in a vendor-published range.
+    // 5. The server's address in a vendor-published range. A shared network (Meta's for
+    // WhatsApp and Messenger, Apple's for FaceTime) names the app only with its documented
+    // port; otherwise it names the network's owner.
     let ip_match = sigs.match_ip(flow.server.ip);
     if let Some(im) = &ip_match {
-        let media_like = media.is_some_and(|m| !m.is_empty());
         match (c.app, im.app, im.owner) {
-            // A shared network (Meta's for WhatsApp, Apple's for FaceTime) names the app only
-            // with more evidence: media, or the app's documented port.
             (None, Some(app), _)
                 if !im.shared
-                    || media_like
                     || signature::Transport::from_proto(flow.key.proto)
                         .is_some_and(|t| sigs.is_app_port(app, t, flow.server.port)) =>
             {
@@ -207,7 +205,17 @@ pub fn classify<'s>(flow: &Flow, sigs: &'s SignatureSet, links: Links<'s>) -> Cl
                     flow.server.ip, im.prefix, im.source, im.date
                 ));
             }
-            (None, None, Some(owner)) => {
+            // The app's shared network without the app's own evidence: name its vendor.
+            (None, Some(app), None) if im.shared => {
+                if let Some(a) = sigs.app(app) {
+                    c.app = Some(leak(company_id(&a.vendor), sigs));
+                    c.app_basis = Some(format!(
+                        "server {} is in {}'s network {} ({})",
+                        flow.server.ip, a.vendor, im.prefix, im.source
+                    ));
+                }
+            }
+            (None, _, Some(owner)) => {
                 c.app = sigs
                     .network_owner(owner)
                     .map(|o| leak(company_id(&o.company), sigs));
