@@ -137,27 +137,24 @@ impl Analyzer {
             sigs,
             server_name: name.map(|(n, _)| n),
             place: place.as_ref(),
-            session: session
-                .as_ref()
-                .map(|(app, app_name, offset_s)| SessionRef {
-                    app,
-                    app_name,
-                    offset_s: *offset_s,
-                }),
+            session: session.as_ref().map(|a| SessionRef {
+                app: &a.app,
+                app_name: &a.app_name,
+                offset_s: a.offset_s,
+            }),
             keys_in_clear_sdp: links.sdp_announced == Some(true),
         };
         let (encryption, findings) = verdict::judge(&input);
         self.sessions.learn(flow, &class);
-        if let Some((app, _, offset_s)) = &session {
+        if let Some(at) = &session {
             self.sessions.record(
-                app,
+                at,
                 flow,
                 &class,
                 name.map(|(n, _)| n),
                 place.as_ref(),
                 encryption,
                 &findings,
-                *offset_s,
             );
         }
         self.stats.flows_reported += 1;
