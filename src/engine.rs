@@ -92,6 +92,7 @@ impl Engine {
         if self.now >= self.next_sweep {
             self.table.expire(self.now, finished);
             self.defrag.expire(self.now);
+            self.stale_fragments(finished);
             self.next_sweep = Timestamp(self.now.0.saturating_add(SWEEP_INTERVAL_NS));
         }
         match decode::decode(frame.link, frame.data) {
@@ -115,7 +116,19 @@ impl Engine {
 
     /// The input ended: report every remaining flow.
     pub fn finish(&mut self, finished: &mut impl FnMut(Flow, EndReason)) {
+        self.defrag.expire_all();
+        self.stale_fragments(finished);
         self.table.drain(finished);
+    }
+
+    /// First fragments of datagrams that were never completed still count for their flow.
+    fn stale_fragments(&mut self, finished: &mut impl FnMut(Flow, EndReason)) {
+        while let Some(d) = self.defrag.take_stale() {
+            if let Decoded::Packet(p) = decode::transport(d.src, d.dst, d.proto, &d.data) {
+                let len = u32::try_from(d.data.len()).unwrap_or(u32::MAX);
+                self.packet(&p, len, d.first_seen, finished);
+            }
+        }
     }
 
     fn packet(
