@@ -4,13 +4,16 @@
 use crate::capture::Frame;
 use crate::classify::{self, Links};
 use crate::engine::{Engine, EngineConfig};
+use crate::enrich::geo::{GeoDb, Jurisdiction, TransferRules, country_name};
 use crate::flow::{EndReason, Flow};
 use crate::model::Timestamp;
 use crate::report::{FlowRecord, Sink};
 use crate::session::{SessionRecord, Sessions};
 use crate::signature::SignatureSet;
+use crate::verdict::Severity;
 use crate::verdict::{self, Place, SessionRef};
 use std::io;
+use std::sync::Arc;
 
 /// How often (capture time) sessions are checked for idleness.
 const SESSION_SWEEP_NS: u64 = 10 * Timestamp::NANOS_PER_SEC;
@@ -18,6 +21,21 @@ const SESSION_SWEEP_NS: u64 = 10 * Timestamp::NANOS_PER_SEC;
 pub struct AnalyzerConfig {
     pub engine: EngineConfig,
     pub signatures: SignatureSet,
+    /// GeoIP/ASN databases; `None` reports no places and no third-country transfers.
+    pub geo: Option<Arc<GeoDb>>,
+    pub transfer: TransferRules,
+}
+
+impl Default for AnalyzerConfig {
+    /// The built-in signatures and GeoIP/ASN databases (empty ones if they fail to load).
+    fn default() -> Self {
+        AnalyzerConfig {
+            engine: EngineConfig::default(),
+            signatures: SignatureSet::builtin().unwrap_or_else(|_| SignatureSet::empty()),
+            geo: GeoDb::builtin().ok().map(Arc::new),
+            transfer: TransferRules::default(),
+        }
+    }
 }
 
 /// Counters of what the analysis found.
@@ -31,6 +49,8 @@ pub struct AnalysisStats {
 pub struct Analyzer {
     engine: Engine,
     sigs: SignatureSet,
+    geo: Option<Arc<GeoDb>>,
+    transfer: TransferRules,
     sessions: Sessions,
     sources: Vec<String>,
     finished: Vec<(Flow, EndReason)>,
@@ -43,6 +63,8 @@ impl Analyzer {
         Analyzer {
             engine: Engine::new(config.engine),
             sigs: config.signatures,
+            geo: config.geo,
+            transfer: config.transfer,
             sessions: Sessions::default(),
             sources: Vec::new(),
             finished: Vec::new(),
@@ -116,6 +138,28 @@ impl Analyzer {
         result
     }
 
+    /// Where the flow's far side is, judged against the transfer rules.
+    fn place(&self, flow: &Flow) -> Option<Place> {
+        let geo = self.geo.as_deref()?;
+        let ip = crate::session::remote_endpoint(flow).ip;
+        let info = geo.lookup(ip);
+        let country = info.country?;
+        let third_country = match self.transfer.jurisdiction(&info) {
+            Jurisdiction::UsDpf | Jurisdiction::ThirdCountry => {
+                Some((Severity::Medium, self.transfer.note(country)))
+            }
+            Jurisdiction::NoAdequacyHighRisk => Some((Severity::High, self.transfer.note(country))),
+            _ => None,
+        };
+        Some(Place {
+            country: Some(country.to_string()),
+            country_name: Some(country_name(country)),
+            asn: info.asn,
+            org: info.as_org.as_deref().map(str::to_string),
+            third_country,
+        })
+    }
+
     fn report(&mut self, flow: &Flow, reason: EndReason, sink: &mut dyn Sink) -> io::Result<()> {
         let sigs = &self.sigs;
         let links = Links {
@@ -128,7 +172,7 @@ impl Analyzer {
         };
         let class = classify::classify(flow, sigs, links);
         let name = classify::server_name(flow);
-        let place: Option<Place> = None;
+        let place = self.place(flow);
         let mut ended = Vec::new();
         let session = self.sessions.attach(flow, &class, sigs, &mut ended);
         let input = verdict::Input {

@@ -4,6 +4,7 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 use leakscope::analyze::AnalyzerConfig;
 use leakscope::engine::EngineConfig;
+use leakscope::enrich::geo::{GeoDb, TransferRules};
 use leakscope::flow::FlowConfig;
 use leakscope::model::Timestamp;
 use leakscope::report::{self, Format};
@@ -11,6 +12,7 @@ use leakscope::signature::SignatureSet;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Tells whether confidential calls are really confidential: end-to-end encryption,
 /// third-party telemetry and third-country transfers, from packets.
@@ -46,6 +48,12 @@ struct KnowledgeArgs {
     /// Extra signature directory (app and telemetry TOML files, tracker lists); repeatable.
     #[arg(long = "signatures", value_name = "DIR")]
     signatures: Vec<PathBuf>,
+    /// Country database (GeoLite2-Country/City or DB-IP mmdb) instead of the built-in one.
+    #[arg(long, value_name = "MMDB")]
+    geoip: Option<PathBuf>,
+    /// ASN database (GeoLite2-ASN or DB-IP ASN mmdb) instead of the built-in one.
+    #[arg(long, value_name = "MMDB")]
+    asn: Option<PathBuf>,
 }
 
 impl KnowledgeArgs {
@@ -119,6 +127,11 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
     let config = AnalyzerConfig {
         engine: args.flows.config(),
         signatures: args.knowledge.signatures()?,
+        geo: Some(Arc::new(GeoDb::open(
+            args.knowledge.geoip.as_deref(),
+            args.knowledge.asn.as_deref(),
+        )?)),
+        transfer: TransferRules::default(),
     };
     match leakscope::replay::replay(&args.files, config, sink.as_mut(), &mut on_error) {
         Ok(outcome) if !outcome.anything_read => Ok(ExitCode::from(2)),

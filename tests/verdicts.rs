@@ -3,7 +3,6 @@
 
 use leakscope::analyze::AnalyzerConfig;
 use leakscope::report::ndjson::NdjsonSink;
-use leakscope::signature::SignatureSet;
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -11,10 +10,7 @@ fn records(capture: &str) -> Vec<Value> {
     let mut out = Vec::new();
     {
         let mut sink = NdjsonSink::new(Box::new(&mut out));
-        let config = AnalyzerConfig {
-            engine: Default::default(),
-            signatures: SignatureSet::builtin().unwrap_or_else(|_| SignatureSet::empty()),
-        };
+        let config = AnalyzerConfig::default();
         let path = PathBuf::from("captures").join(capture);
         let r = leakscope::replay::replay(&[path], config, &mut sink, &mut |_| {});
         assert!(r.is_ok());
