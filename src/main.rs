@@ -6,6 +6,7 @@ use leakscope::analyze::AnalyzerConfig;
 use leakscope::engine::EngineConfig;
 use leakscope::flow::FlowConfig;
 use leakscope::model::Timestamp;
+use leakscope::policy::{Policy, PolicySink};
 use leakscope::report::{self, Format};
 use leakscope::signature::SignatureSet;
 use std::io::IsTerminal;
@@ -35,6 +36,9 @@ struct ReplayArgs {
     /// Output format (default: text on a terminal, NDJSON otherwise).
     #[arg(long, short = 'f', value_enum)]
     format: Option<Format>,
+    /// Policy file (TOML): rule breaches become findings; exit status 1 when there are any.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
     #[command(flatten)]
     flows: FlowArgs,
     #[command(flatten)]
@@ -113,15 +117,34 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
     } else {
         Format::Ndjson
     });
+    let signatures = args.knowledge.signatures()?;
+    // A bad policy file stops the run before any capture is read.
+    let policy = match &args.policy {
+        Some(path) => Some(Policy::load(path, &signatures)?),
+        None => None,
+    };
     let mut sink = report::sink(format, Box::new(stdout.lock()));
     let mut on_error =
         |line: &str| eprintln!("leakscope: {}", report::sanitize::for_terminal(line));
     let config = AnalyzerConfig {
         engine: args.flows.config(),
-        signatures: args.knowledge.signatures()?,
+        signatures,
     };
-    match leakscope::replay::replay(&args.files, config, sink.as_mut(), &mut on_error) {
+    let files = &args.files;
+    let (result, violations) = match policy {
+        Some(policy) => {
+            let mut checked = PolicySink::new(sink.as_mut(), policy);
+            let r = leakscope::replay::replay(files, config, &mut checked, &mut on_error);
+            (r, checked.violations())
+        }
+        None => (
+            leakscope::replay::replay(files, config, sink.as_mut(), &mut on_error),
+            0,
+        ),
+    };
+    match result {
         Ok(outcome) if !outcome.anything_read => Ok(ExitCode::from(2)),
+        Ok(_) if violations > 0 => Ok(ExitCode::from(1)),
         Ok(_) => Ok(ExitCode::SUCCESS),
         // A closed pipe (`| head`) is the reader's choice, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),

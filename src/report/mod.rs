@@ -21,6 +21,18 @@ pub trait Sink {
     fn summary(&mut self, summary: &Summary) -> io::Result<()>;
 }
 
+impl<S: Sink + ?Sized> Sink for &mut S {
+    fn flow(&mut self, rec: &FlowRecord<'_>) -> io::Result<()> {
+        (**self).flow(rec)
+    }
+    fn session(&mut self, rec: &SessionRecord) -> io::Result<()> {
+        (**self).session(rec)
+    }
+    fn summary(&mut self, summary: &Summary) -> io::Result<()> {
+        (**self).summary(summary)
+    }
+}
+
 /// Output formats of `replay` and `live`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
