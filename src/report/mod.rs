@@ -1,7 +1,8 @@
 //! Reports: one record per flow and a closing summary, written as NDJSON, one JSON
-//! document, or a readable text table. Every sink gets the same records (push style, like
+//! document, a readable text table, or a self-contained HTML page. Every sink gets the same records (push style, like
 //! ripgrep's `Sink`), so the UI and the file formats never disagree.
 
+pub mod html;
 pub mod json;
 pub mod ndjson;
 pub mod record;
@@ -39,6 +40,8 @@ pub enum Format {
     Text,
     Json,
     Ndjson,
+    /// One self-contained HTML file (`> report.html`).
+    Html,
 }
 
 /// A sink for the format, writing to `out`.
@@ -47,5 +50,6 @@ pub fn sink<'w>(format: Format, out: Box<dyn io::Write + 'w>) -> Box<dyn Sink + 
         Format::Text => Box::new(text::TextSink::new(out)),
         Format::Json => Box::new(json::JsonSink::new(out)),
         Format::Ndjson => Box::new(ndjson::NdjsonSink::new(out)),
+        Format::Html => Box::new(html::HtmlSink::new(out)),
     }
 }
