@@ -22,6 +22,7 @@ pub mod enrich;
 pub mod error;
 pub mod flow;
 pub mod model;
+pub mod policy;
 pub mod replay;
 pub mod report;
 pub mod session;

@@ -7,6 +7,7 @@ use leakscope::engine::EngineConfig;
 use leakscope::enrich::geo::{GeoDb, TransferRules};
 use leakscope::flow::FlowConfig;
 use leakscope::model::Timestamp;
+use leakscope::policy::{Policy, PolicySink};
 use leakscope::report::{self, Format};
 use leakscope::signature::SignatureSet;
 use std::io::IsTerminal;
@@ -37,6 +38,9 @@ struct ReplayArgs {
     /// Output format (default: text on a terminal, NDJSON otherwise).
     #[arg(long, short = 'f', value_enum)]
     format: Option<Format>,
+    /// Policy file (TOML): rule breaches become findings; exit status 1 when there are any.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
     #[command(flatten)]
     flows: FlowArgs,
     #[command(flatten)]
@@ -121,20 +125,39 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
     } else {
         Format::Ndjson
     });
+    let signatures = args.knowledge.signatures()?;
+    // A bad policy file stops the run before any capture is read.
+    let policy = match &args.policy {
+        Some(path) => Some(Policy::load(path, &signatures)?),
+        None => None,
+    };
     let mut sink = report::sink(format, Box::new(stdout.lock()));
     let mut on_error =
         |line: &str| eprintln!("leakscope: {}", report::sanitize::for_terminal(line));
     let config = AnalyzerConfig {
         engine: args.flows.config(),
-        signatures: args.knowledge.signatures()?,
+        signatures,
         geo: Some(Arc::new(GeoDb::open(
             args.knowledge.geoip.as_deref(),
             args.knowledge.asn.as_deref(),
         )?)),
         transfer: TransferRules::default(),
     };
-    match leakscope::replay::replay(&args.files, config, sink.as_mut(), &mut on_error) {
+    let files = &args.files;
+    let (result, violations) = match policy {
+        Some(policy) => {
+            let mut checked = PolicySink::new(sink.as_mut(), policy);
+            let r = leakscope::replay::replay(files, config, &mut checked, &mut on_error);
+            (r, checked.violations())
+        }
+        None => (
+            leakscope::replay::replay(files, config, sink.as_mut(), &mut on_error),
+            0,
+        ),
+    };
+    match result {
         Ok(outcome) if !outcome.anything_read => Ok(ExitCode::from(2)),
+        Ok(_) if violations > 0 => Ok(ExitCode::from(1)),
         Ok(_) => Ok(ExitCode::SUCCESS),
         // A closed pipe (`| head`) is the reader's choice, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),

@@ -97,6 +97,9 @@ pub struct SessionRecord {
     pub telemetry: Vec<TelemetryContact>,
     /// Finding codes of the session's flows, each once.
     pub findings: Vec<&'static str>,
+    /// Evidence of each policy rule the session breaks (`--policy`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policy_violations: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -214,6 +217,7 @@ impl Sessions {
                     counterparts: Vec::new(),
                     telemetry: Vec::new(),
                     findings: Vec::new(),
+                    policy_violations: Vec::new(),
                 },
                 media_encryptions: Vec::new(),
                 wire_server_evidence: false,

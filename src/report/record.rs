@@ -26,7 +26,7 @@ impl From<[u64; 2]> for PerDirection {
 }
 
 /// `{"record": "flow", ...}`: one finished flow.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct FlowRecord<'a> {
     pub record: &'static str,
     pub id: u64,
@@ -128,4 +128,7 @@ pub struct Summary {
     pub defrag: DefragStats,
     /// Inputs that ended with an error.
     pub errors: u64,
+    /// The policy checked (`--policy`) and its violations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<crate::policy::PolicySummary>,
 }
