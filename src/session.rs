@@ -341,12 +341,20 @@ impl Sessions {
                 }
             }
         }
+        let remote = remote_endpoint(flow).ip;
+        // A server first met on signalling that later carries media is a media server.
+        if let Some(c) = r.counterparts.iter_mut().find(|c| c.ip == remote)
+            && class.role == Role::Media
+        {
+            c.role = Role::Media;
+            c.route = class.route;
+        }
         if is_member
             && r.counterparts.len() < MAX_SESSION_ITEMS
-            && !r.counterparts.iter().any(|c| c.ip == flow.server.ip)
+            && !r.counterparts.iter().any(|c| c.ip == remote)
         {
             r.counterparts.push(Counterpart {
-                ip: flow.server.ip,
+                ip: remote,
                 name: server_name.map(str::to_string),
                 role: class.role,
                 route: class.route,
