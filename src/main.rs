@@ -58,6 +58,9 @@ struct KnowledgeArgs {
     /// ASN database (GeoLite2-ASN or DB-IP ASN mmdb) instead of the built-in one.
     #[arg(long, value_name = "MMDB")]
     asn: Option<PathBuf>,
+    /// Country lists for the third-country rule (TOML: eea, adequacy, dpf, high_risk).
+    #[arg(long, value_name = "FILE")]
+    transfer_rules: Option<PathBuf>,
 }
 
 impl KnowledgeArgs {
@@ -141,7 +144,10 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
             args.knowledge.geoip.as_deref(),
             args.knowledge.asn.as_deref(),
         )?)),
-        transfer: TransferRules::default(),
+        transfer: match &args.knowledge.transfer_rules {
+            Some(path) => TransferRules::load(path).map_err(anyhow::Error::msg)?,
+            None => TransferRules::default(),
+        },
     };
     let files = &args.files;
     let (result, violations) = match policy {

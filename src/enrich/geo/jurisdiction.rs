@@ -132,6 +132,22 @@ impl Default for TransferRules {
 }
 
 impl TransferRules {
+    /// Read rules from a TOML file (`eea`, `adequacy`, `dpf`, `high_risk`: lists of ISO
+    /// country codes; missing keys keep the defaults). Errors say `file:line:column`.
+    pub fn load(path: &std::path::Path) -> Result<TransferRules, String> {
+        let name = path.display();
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: {e}"))?;
+        toml::from_str(&text).map_err(|e| {
+            let (line, col) = e.span().map_or((0, 0), |sp| {
+                let before = &text[..sp.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                (line, col)
+            });
+            format!("{name}:{line}:{col}: {}", e.message())
+        })
+    }
+
     /// Rules with explicit lists (for tests and config code).
     pub fn new(
         eea: Vec<CountryCode>,
@@ -257,5 +273,25 @@ mod tests {
         );
         assert!(toml::from_str::<TransferRules>(r#"adequacy = ["CHE"]"#).is_err());
         assert!(toml::from_str::<TransferRules>(r#"adekwacy = ["CH"]"#).is_err());
+    }
+}
+
+#[cfg(test)]
+mod load_tests {
+    use super::*;
+
+    #[test]
+    fn file_overrides_and_errors_name_the_place() {
+        let dir = std::env::temp_dir().join(format!("leakscope-rules-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let good = dir.join("good.toml");
+        let _ = std::fs::write(&good, "adequacy = [\"CH\"]\n");
+        let rules = TransferRules::load(&good).unwrap_or_default();
+        assert_eq!(rules.of_country(cc("GB")), Jurisdiction::ThirdCountry);
+        assert_eq!(rules.of_country(cc("CH")), Jurisdiction::Adequacy);
+        let bad = dir.join("bad.toml");
+        let _ = std::fs::write(&bad, "eea = [\"DE\"]\nadequasy = []\n");
+        let err = TransferRules::load(&bad).err().unwrap_or_default();
+        assert!(err.contains("bad.toml:2:1:"), "{err}");
     }
 }
