@@ -12,6 +12,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod cli_live;
+
 /// Tells whether confidential calls are really confidential: end-to-end encryption,
 /// third-party telemetry and third-country transfers, from packets.
 #[derive(Parser)]
@@ -25,6 +27,10 @@ struct Cli {
 enum Command {
     /// Analyse capture files (pcap, pcapng, gzip-compressed; `-` for stdin).
     Replay(ReplayArgs),
+    /// Capture from a network interface (terminal UI on a terminal, NDJSON otherwise).
+    Live(cli_live::LiveArgs),
+    /// List the interfaces live capture can use.
+    Interfaces,
 }
 
 #[derive(Args)]
@@ -35,6 +41,12 @@ struct ReplayArgs {
     /// Output format (default: text on a terminal, NDJSON otherwise).
     #[arg(long, short = 'f', value_enum)]
     format: Option<Format>,
+    /// Show the analysis in the terminal UI while the files are read.
+    #[arg(long, conflicts_with = "format")]
+    tui: bool,
+    /// With --tui: replay at this multiple of the recorded speed (1 = as recorded).
+    #[arg(long, requires = "tui", value_name = "FACTOR")]
+    speed: Option<f64>,
     #[command(flatten)]
     flows: FlowArgs,
     #[command(flatten)]
@@ -102,7 +114,10 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Replay(args) if args.tui => cli_live::replay_tui(args),
         Command::Replay(args) => replay(args),
+        Command::Live(args) => cli_live::live(args),
+        Command::Interfaces => cli_live::interfaces(),
     }
 }
 

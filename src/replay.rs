@@ -83,6 +83,7 @@ pub fn replay(
         analysis: analyzer.stats,
         defrag: engine.defrag().stats,
         errors,
+        live: None,
     };
     sink.summary(&summary)?;
     Ok(Outcome {
