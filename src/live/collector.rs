@@ -135,11 +135,19 @@ impl Collector {
             sessions: sessions.into(),
             flows: flows.into(),
             findings: self.findings.iter().cloned().collect::<Vec<_>>().into(),
-            bytes_history: bw.history_bytes.iter().copied().collect::<Vec<_>>().into(),
+            // The second being counted is shown too, as the newest (partial) sample.
+            bytes_history: bw
+                .history_bytes
+                .iter()
+                .copied()
+                .chain(bw.second.map(|_| bw.bytes))
+                .collect::<Vec<_>>()
+                .into(),
             packets_history: bw
                 .history_packets
                 .iter()
                 .copied()
+                .chain(bw.second.map(|_| bw.packets))
                 .collect::<Vec<_>>()
                 .into(),
             finished: self.summary.is_some(),

@@ -80,10 +80,23 @@ fn draw_header(frame: &mut Frame<'_>, area: Rect, ctx: &DrawContext<'_>) {
         l1,
     );
     let drops = s.drops.total();
-    let drop_style = if drops > 0 {
-        Style::new().fg(Color::Red).bold()
+    let (drop_text, drop_style) = if drops == 0 {
+        ("drops 0".to_string(), Style::new())
     } else {
-        Style::new()
+        let mut parts = Vec::new();
+        for (n, what) in [
+            (s.drops.kernel, "kernel"),
+            (s.drops.interface, "interface"),
+            (s.drops.leakscope, "leakscope"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{what} {n}"));
+            }
+        }
+        (
+            format!("DROPS {drops} ({})", parts.join(", ")),
+            Style::new().fg(Color::Red).bold(),
+        )
     };
     frame.render_widget(
         Paragraph::new(Line::from(vec![
@@ -96,13 +109,7 @@ fn draw_header(frame: &mut Frame<'_>, area: Rect, ctx: &DrawContext<'_>) {
                 s.live_flows,
                 s.flows_reported
             )),
-            Span::styled(
-                format!(
-                    "drops {} (kernel {}, if {}, leakscope {})",
-                    drops, s.drops.kernel, s.drops.interface, s.drops.leakscope
-                ),
-                drop_style,
-            ),
+            Span::styled(drop_text, drop_style),
         ])),
         l2,
     );
@@ -193,7 +200,7 @@ fn draw_status(frame: &mut Frame<'_>, area: Rect, ctx: &DrawContext<'_>) {
         Line::from(Span::styled(safe(note), Style::new().fg(Color::Red)))
     } else {
         Line::from(Span::styled(
-            "q quit  ? help  Tab/1-3 views  ↑↓ move  Enter details  / filter  s sort  p pause  e export",
+            "q quit  ? help  Tab views  Enter details  / filter  s sort  p pause  e export",
             Style::new().fg(Color::DarkGray),
         ))
     };

@@ -14,9 +14,13 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::canvas::{Canvas, Map, MapResolution};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{
+    Block, Borders, Cell, HighlightSpacing, Paragraph, Row, Table, TableState, Wrap,
+};
 use std::net::IpAddr;
 
+/// From this width on, tables show extra columns (the flow's client).
+const WIDE: u16 = 110;
 /// Below this width the session detail pane leaves the map out.
 const MAP_MIN_WIDTH: u16 = 70;
 
@@ -39,7 +43,7 @@ pub fn draw_main(frame: &mut Frame<'_>, area: Rect, ctx: &DrawContext<'_>) {
     let snap = ctx.snap;
     let table = match ctx.state.view {
         View::Sessions => sessions_table(snap, &rows),
-        View::Flows => flows_table(snap, &rows),
+        View::Flows => flows_table(snap, &rows, table_area.width >= WIDE),
         View::Findings => findings_table(snap, &rows),
     };
     if rows.is_empty() {
@@ -97,11 +101,13 @@ fn header(cells: &[&'static str]) -> Row<'static> {
         .style(Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED))
 }
 
+/// The selected row: bold and underlined, with a marker; no background, so the verdict
+/// badge keeps its colour.
 fn highlight() -> Style {
-    Style::new()
-        .bg(Color::Indexed(236))
-        .add_modifier(Modifier::BOLD)
+    Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
 }
+
+const MARKER: &str = "▶";
 
 fn block(title: String) -> Block<'static> {
     Block::default().borders(Borders::ALL).title(title)
@@ -170,6 +176,8 @@ fn sessions_table(snap: &Snapshot, rows: &[usize]) -> Table<'static> {
         "",
     ]))
     .row_highlight_style(highlight())
+    .highlight_symbol(MARKER)
+    .highlight_spacing(HighlightSpacing::Always)
     .block(block(format!(" Sessions ({}) ", rows.len())))
 }
 
@@ -180,7 +188,7 @@ fn flow_server(f: &FlowRow) -> String {
     }
 }
 
-fn flows_table(snap: &Snapshot, rows: &[usize]) -> Table<'static> {
+fn flows_table(snap: &Snapshot, rows: &[usize], wide: bool) -> Table<'static> {
     let body: Vec<Row<'static>> = rows
         .iter()
         .filter_map(|&i| snap.flows.get(i))
@@ -194,37 +202,49 @@ fn flows_table(snap: &Snapshot, rows: &[usize]) -> Table<'static> {
                 .iter()
                 .max_by_key(|x| x.severity)
                 .map(|x| (x.code, severity_style(x.severity)));
-            Row::new(vec![
+            let mut cells = vec![
                 Cell::from(Span::styled(format!(" {badge:<9} "), style)),
                 Cell::from(safe(f.app.as_deref().unwrap_or("-"))),
                 Cell::from(proto),
                 Cell::from(flow_server(f)),
+            ];
+            if wide {
+                cells.push(Cell::from(f.src.to_string()));
+            }
+            cells.extend([
                 Cell::from(bytes(f.total_bytes())),
                 Cell::from(f.total_packets().to_string()),
                 match finding {
                     Some((code, st)) => Cell::from(Span::styled(code, st)),
                     None => Cell::from(end_reason_word(f.state)),
                 },
-            ])
+            ]);
+            Row::new(cells)
         })
         .collect();
-    Table::new(
-        body,
-        [
-            Constraint::Length(11),
-            Constraint::Length(10),
-            Constraint::Length(5),
-            Constraint::Min(12),
-            Constraint::Length(8),
-            Constraint::Length(6),
-            Constraint::Length(16),
-        ],
-    )
-    .header(header(&[
-        "Verdict", "App", "Proto", "Server", "Bytes", "Pkts", "Finding",
-    ]))
-    .row_highlight_style(highlight())
-    .block(block(format!(" Flows ({}) ", rows.len())))
+    let mut widths = vec![
+        Constraint::Length(11),
+        Constraint::Length(9),
+        Constraint::Length(5),
+        Constraint::Fill(1),
+    ];
+    let mut titles = vec!["Verdict", "App", "Proto", "Server"];
+    if wide {
+        widths.push(Constraint::Length(21));
+        titles.push("Client");
+    }
+    widths.extend([
+        Constraint::Length(8),
+        Constraint::Length(5),
+        Constraint::Length(if wide { 20 } else { 12 }),
+    ]);
+    titles.extend(["Bytes", "Pkts", "Finding"]);
+    Table::new(body, widths)
+        .header(header(&titles))
+        .row_highlight_style(highlight())
+        .highlight_symbol(MARKER)
+        .highlight_spacing(HighlightSpacing::Always)
+        .block(block(format!(" Flows ({}) ", rows.len())))
 }
 
 fn findings_table(snap: &Snapshot, rows: &[usize]) -> Table<'static> {
@@ -249,13 +269,15 @@ fn findings_table(snap: &Snapshot, rows: &[usize]) -> Table<'static> {
         [
             Constraint::Length(8),
             Constraint::Length(4),
-            Constraint::Length(20),
+            Constraint::Length(21),
             Constraint::Length(18),
             Constraint::Min(10),
         ],
     )
     .header(header(&["Time", "Sev", "Finding", "Server", "Evidence"]))
     .row_highlight_style(highlight())
+    .highlight_symbol(MARKER)
+    .highlight_spacing(HighlightSpacing::Always)
     .block(block(format!(" Findings ({}) ", rows.len())))
 }
 
