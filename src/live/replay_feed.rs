@@ -5,7 +5,7 @@ use super::output::{Output, Status};
 use super::run::PUBLISH_EVERY;
 use super::stop::StopHandle;
 use crate::analyze::{Analyzer, AnalyzerConfig};
-use crate::capture::FileSource;
+use crate::capture::{CaptureFormat, FileSource};
 use crate::model::Timestamp;
 use crate::report::record::FlowCounts;
 use crate::report::{InputSummary, Summary};
@@ -60,7 +60,10 @@ pub fn replay_feed(
             ..Default::default()
         };
         let mut src = match FileSource::open(path) {
-            Ok(src) => src,
+            Ok(src) => {
+                input.format = Some(format_name(src.format()).to_string());
+                src
+            }
             Err(e) => {
                 input.error = Some(e.to_string());
                 status.note = input.error.clone();
@@ -138,6 +141,14 @@ pub fn replay_feed(
     status.progress = Some(1.0);
     out.publish(&analyzer, &status);
     Ok(summary)
+}
+
+fn format_name(f: CaptureFormat) -> &'static str {
+    match f {
+        CaptureFormat::Pcap { nanos: false, .. } => "pcap",
+        CaptureFormat::Pcap { nanos: true, .. } => "pcap-ns",
+        CaptureFormat::PcapNg => "pcapng",
+    }
 }
 
 #[cfg(test)]

@@ -47,8 +47,11 @@ where
         if stop.is_set() {
             return Ok(());
         }
-        if snapshots.has_changed().unwrap_or(false) {
-            latest = snapshots.borrow_and_update().clone();
+        // Not `has_changed`: it errs once the analysis ended and dropped its sender, which
+        // would hide the final snapshot.
+        let current = snapshots.borrow_and_update().clone();
+        if !Arc::ptr_eq(&current, &latest) {
+            latest = current;
             dirty |= state.frozen.is_none();
         }
         let due = last_draw.is_none_or(|t| t.elapsed() >= FRAME);
