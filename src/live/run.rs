@@ -398,4 +398,72 @@ mod tests {
         // Just seen: the slack keeps the clock at the packet's time.
         assert_eq!(c.now(), Some(t));
     }
+
+    /// Records flows only.
+    #[derive(Default)]
+    struct Flows(Vec<(u64, crate::flow::EndReason)>);
+
+    impl crate::report::Sink for Flows {
+        fn flow(&mut self, rec: &crate::report::FlowRecord<'_>) -> io::Result<()> {
+            self.0.push((rec.id, rec.end_reason));
+            Ok(())
+        }
+        fn session(&mut self, _: &crate::report::SessionRecord) -> io::Result<()> {
+            Ok(())
+        }
+        fn summary(&mut self, _: &Summary) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn tick_reports_a_closed_flow_without_more_packets() {
+        use etherparse::PacketBuilder;
+        let (c, s) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+        let packets = [
+            PacketBuilder::ipv4(c, s, 64).tcp(40000, 443, 1, 100).syn(),
+            PacketBuilder::ipv4(s, c, 64)
+                .tcp(443, 40000, 9, 100)
+                .syn()
+                .ack(2),
+            PacketBuilder::ipv4(c, s, 64)
+                .tcp(40000, 443, 2, 100)
+                .ack(10)
+                .fin(),
+            PacketBuilder::ipv4(s, c, 64)
+                .tcp(443, 40000, 10, 100)
+                .ack(3)
+                .fin(),
+            PacketBuilder::ipv4(c, s, 64)
+                .tcp(40000, 443, 3, 100)
+                .ack(11),
+        ];
+        let mut config = AnalyzerConfig {
+            engine: Default::default(),
+            signatures: crate::signature::SignatureSet::empty(),
+        };
+        config.engine.flow.closed_linger_ns = LIVE_CLOSED_LINGER_NS;
+        let mut a = Analyzer::new(config);
+        let mut out = Flows::default();
+        let t0 = Timestamp::from_secs(1_000);
+        for (i, p) in packets.into_iter().enumerate() {
+            let mut data = Vec::new();
+            assert!(p.write(&mut data, &[]).is_ok());
+            let frame = Frame {
+                ts: Timestamp(t0.0 + i as u64 * 1_000),
+                link: crate::capture::LinkType::RAW,
+                data: &data,
+                orig_len: data.len() as u32,
+            };
+            assert!(a.ingest(&frame, &mut out).is_ok());
+        }
+        let ms = 1_000_000;
+        assert!(a.tick(Timestamp(t0.0 + 400 * ms), &mut out).is_ok());
+        assert!(out.0.is_empty(), "reported before the linger: {:?}", out.0);
+        // Time never goes back: an older tick changes nothing.
+        assert!(a.tick(t0, &mut out).is_ok());
+        assert!(a.tick(Timestamp(t0.0 + 600 * ms), &mut out).is_ok());
+        assert_eq!(out.0, [(0, crate::flow::EndReason::Closed)]);
+        assert_eq!(a.engine().now(), Timestamp(t0.0 + 600 * ms));
+    }
 }
