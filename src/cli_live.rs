@@ -101,6 +101,9 @@ pub fn live(args: LiveArgs) -> Result<ExitCode> {
     };
     let stdout = io::stdout();
     let tui = args.format.is_none() && stdout.is_terminal();
+    if opts.user.is_some() && !live::privs::is_root() {
+        eprintln!("leakscope: --user is ignored: not running as root, nothing to drop");
+    }
     let running = live::start(&opts)?;
     let id = running.identity();
     if !tui {
@@ -163,6 +166,8 @@ pub fn replay_tui(args: ReplayArgs) -> Result<ExitCode> {
     };
     let (tx, rx) = watch::channel(Arc::new(Snapshot::empty(&source, kind.clone())));
     let stop = StopHandle::new();
+    // SIGTERM (and SIGINT from another terminal) must also restore the terminal.
+    live::watch_signals(stop.clone(), None)?;
     let feed = {
         let stop = stop.clone();
         let files = args.files.clone();

@@ -23,7 +23,7 @@ pub mod source;
 pub mod stop;
 
 pub use output::{Output, Publisher, Records, Status};
-pub use run::{LiveError, LiveOptions, Running, start};
+pub use run::{LiveError, LiveOptions, Running, start, watch_signals};
 pub use snapshot::{Drops, FindingRow, FlowRow, FlowState, SessionRow, Snapshot, SourceKind};
 pub use source::{CaptureOptions, DEFAULT_SNAPLEN};
 pub use stop::StopHandle;

@@ -167,7 +167,7 @@ pub fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
 
 /// SIGINT, SIGTERM and `--duration` set the stop request. Returns once the handlers are
 /// installed, so a signal right after can no longer kill the process mid-write.
-fn watch_signals(stop: StopHandle, duration: Option<Duration>) -> io::Result<()> {
+pub fn watch_signals(stop: StopHandle, duration: Option<Duration>) -> io::Result<()> {
     let (ready_tx, ready) = mpsc::sync_channel::<io::Result<()>>(1);
     std::thread::Builder::new()
         .name("leakscope-signals".into())

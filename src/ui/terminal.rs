@@ -54,6 +54,12 @@ where
             latest = current;
             dirty |= state.frozen.is_none();
         }
+        // The analysis always publishes a finished snapshot before it ends; a closed
+        // channel without one means it failed (or panicked): leave instead of showing
+        // stale numbers as if all were well.
+        if snapshots.has_changed().is_err() && !latest.finished {
+            return Err(io::Error::other("the analysis stopped unexpectedly"));
+        }
         let due = last_draw.is_none_or(|t| t.elapsed() >= FRAME);
         if dirty && due {
             let size = terminal.size().map_err(Into::into)?;
