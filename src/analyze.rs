@@ -98,6 +98,21 @@ impl Analyzer {
         let finished = &mut self.finished;
         self.engine.ingest(frame, &mut |f, r| finished.push((f, r)));
         self.flush(sink)?;
+        self.sweep_sessions(sink)
+    }
+
+    /// Advance capture time to `now` without a frame (live capture with no traffic): flows
+    /// and sessions that are idle by then are reported. `now` must be capture time (e.g. the
+    /// last packet's timestamp plus the monotonic time elapsed since it arrived), never a
+    /// wall clock that may jump; a `now` behind the engine's clock changes nothing.
+    pub fn tick(&mut self, now: Timestamp, sink: &mut dyn Sink) -> io::Result<()> {
+        let finished = &mut self.finished;
+        self.engine.advance(now, &mut |f, r| finished.push((f, r)));
+        self.flush(sink)?;
+        self.sweep_sessions(sink)
+    }
+
+    fn sweep_sessions(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
         let now = self.engine.now();
         if now >= self.next_session_sweep {
             self.next_session_sweep = Timestamp(now.0.saturating_add(SESSION_SWEEP_NS));

@@ -114,6 +114,19 @@ impl Engine {
         }
     }
 
+    /// Move the clock to `now` without a frame (a live capture gone quiet) and expire idle
+    /// flows and stale fragments at once. A `now` behind the clock is ignored: time only
+    /// moves forward, and it is still capture time, supplied by the caller.
+    pub fn advance(&mut self, now: Timestamp, finished: &mut impl FnMut(Flow, EndReason)) {
+        if now <= self.now {
+            return;
+        }
+        self.now = now;
+        self.table.expire(now, finished);
+        self.defrag.expire(now);
+        self.next_sweep = Timestamp(now.0.saturating_add(SWEEP_INTERVAL_NS));
+    }
+
     /// The input ended: report every remaining flow.
     pub fn finish(&mut self, finished: &mut impl FnMut(Flow, EndReason)) {
         self.defrag.expire_all();

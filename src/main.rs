@@ -15,6 +15,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod cli_live;
+
 /// Tells whether confidential calls are really confidential: end-to-end encryption,
 /// third-party telemetry and third-country transfers, from packets.
 #[derive(Parser)]
@@ -28,6 +30,10 @@ struct Cli {
 enum Command {
     /// Analyse capture files (pcap, pcapng, gzip-compressed; `-` for stdin).
     Replay(ReplayArgs),
+    /// Capture from a network interface (terminal UI on a terminal, NDJSON otherwise).
+    Live(cli_live::LiveArgs),
+    /// List the interfaces live capture can use.
+    Interfaces,
 }
 
 #[derive(Args)]
@@ -41,6 +47,12 @@ struct ReplayArgs {
     /// Policy file (TOML): rule breaches become findings; exit status 1 when there are any.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// Show the analysis in the terminal UI while the files are read.
+    #[arg(long, conflicts_with = "format")]
+    tui: bool,
+    /// With --tui: replay at this multiple of the recorded speed (1 = as recorded).
+    #[arg(long, requires = "tui", value_name = "FACTOR")]
+    speed: Option<f64>,
     #[command(flatten)]
     flows: FlowArgs,
     #[command(flatten)]
@@ -64,6 +76,22 @@ struct KnowledgeArgs {
 }
 
 impl KnowledgeArgs {
+    /// Signatures, GeoIP/ASN databases and transfer rules, loaded before any packet is read.
+    fn analyzer_config(&self, engine: EngineConfig) -> Result<AnalyzerConfig> {
+        Ok(AnalyzerConfig {
+            engine,
+            signatures: self.signatures()?,
+            geo: Some(Arc::new(GeoDb::open(
+                self.geoip.as_deref(),
+                self.asn.as_deref(),
+            )?)),
+            transfer: match &self.transfer_rules {
+                Some(path) => TransferRules::load(path).map_err(anyhow::Error::msg)?,
+                None => TransferRules::default(),
+            },
+        })
+    }
+
     fn signatures(&self) -> Result<SignatureSet> {
         let mut set = SignatureSet::builtin()?;
         for dir in &self.signatures {
@@ -117,7 +145,10 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Replay(args) if args.tui => cli_live::replay_tui(args),
         Command::Replay(args) => replay(args),
+        Command::Live(args) => cli_live::live(args),
+        Command::Interfaces => cli_live::interfaces(),
     }
 }
 
@@ -128,27 +159,15 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
     } else {
         Format::Ndjson
     });
-    let signatures = args.knowledge.signatures()?;
+    let config = args.knowledge.analyzer_config(args.flows.config())?;
     // A bad policy file stops the run before any capture is read.
     let policy = match &args.policy {
-        Some(path) => Some(Policy::load(path, &signatures)?),
+        Some(path) => Some(Policy::load(path, &config.signatures)?),
         None => None,
     };
     let mut sink = report::sink(format, Box::new(stdout.lock()));
     let mut on_error =
         |line: &str| eprintln!("leakscope: {}", report::sanitize::for_terminal(line));
-    let config = AnalyzerConfig {
-        engine: args.flows.config(),
-        signatures,
-        geo: Some(Arc::new(GeoDb::open(
-            args.knowledge.geoip.as_deref(),
-            args.knowledge.asn.as_deref(),
-        )?)),
-        transfer: match &args.knowledge.transfer_rules {
-            Some(path) => TransferRules::load(path).map_err(anyhow::Error::msg)?,
-            None => TransferRules::default(),
-        },
-    };
     let files = &args.files;
     let (result, violations) = match policy {
         Some(policy) => {

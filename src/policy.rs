@@ -603,6 +603,7 @@ mod tests {
             defrag: Default::default(),
             errors: 0,
             policy: None,
+            live: None,
         }
     }
 

@@ -84,6 +84,7 @@ pub fn replay(
         defrag: engine.defrag().stats,
         errors,
         policy: None,
+        live: None,
     };
     sink.summary(&summary)?;
     Ok(Outcome {

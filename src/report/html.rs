@@ -608,6 +608,7 @@ mod tests {
                 violations: 1,
                 by_rule: [("require_e2ee", 1)].into_iter().collect(),
             }),
+            live: None,
         }
     }
 

@@ -10,7 +10,7 @@ pub mod sanitize;
 pub mod text;
 
 pub use crate::session::SessionRecord;
-pub use record::{FlowRecord, InputSummary, Summary};
+pub use record::{FlowRecord, InputSummary, LiveStats, Summary};
 use std::io;
 
 /// Where records go.
