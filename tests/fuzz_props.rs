@@ -131,6 +131,22 @@ fn seeds() -> &'static Seeds {
                 by.entry("signatures").or_default().push(seed);
             }
         }
+        // The committed hand-made seeds (`fuzz/seeds/<target>/`).
+        for t in std::fs::read_dir(root().join("fuzz/seeds"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let dir_name = t.file_name().to_string_lossy().into_owned();
+            let Some(name) = TARGETS.iter().find(|n| **n == dir_name) else {
+                continue;
+            };
+            for f in std::fs::read_dir(t.path()).into_iter().flatten().flatten() {
+                by.entry(name)
+                    .or_default()
+                    .push(std::fs::read(f.path()).expect("read seed"));
+            }
+        }
         by.entry("signatures")
             .or_default()
             .push(b"\x030.0.0.0 tracker.example\n||ads.example^\n".to_vec());
@@ -251,6 +267,24 @@ fuzz_props! {
     sip => "sip", 256;
     signatures => "signatures", 64;
 }
+
+/// Every target's name (as in `fuzz/fuzz_targets/`).
+const TARGETS: [&str; 14] = [
+    "capture",
+    "decode",
+    "pipeline",
+    "dns",
+    "http",
+    "tls",
+    "quic",
+    "stun",
+    "media",
+    "rtp",
+    "zoom",
+    "dtls",
+    "sip",
+    "signatures",
+];
 
 /// The harness function of a target name (the fuzz target's file name).
 fn target_fn(name: &str) -> Option<fn(&[u8])> {
