@@ -117,7 +117,7 @@ fn replay_tui_views_keys_and_terminal_restore() {
     );
     t.keys(&[&cmd, "Enter"]);
     // Sessions: the Zoom session's verdict.
-    let s = t.wait_for(&["Sessions (1)", "NOT E2EE", "Zoom", "finished"]);
+    let s = t.wait_for(&["Sessions (2)", "NOT E2EE", "Zoom", "PLAINTEXT", "finished"]);
     assert!(s.contains("leakscope"), "{s}");
     // Flows: the SIP call with keys in clear is PLAINTEXT.
     t.keys(&["2"]);

@@ -12,13 +12,16 @@
 
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
+use leakscope::analyze::{Analyzer, AnalyzerConfig};
 use leakscope::capture::{FileSource, LinkType};
 use leakscope::decode::{self, Decoded, defrag::Defrag};
 use leakscope::dissect::{demux, dns, dtls, http, media, quic, rtp, sdp, sip, stun, tls, zoom};
-use leakscope::engine::{Engine, EngineConfig};
+use leakscope::engine::EngineConfig;
 use leakscope::flow::FlowConfig;
 use leakscope::model::{Direction, Progress, Timestamp};
-use leakscope::report::{FlowRecord, Sink, json::JsonSink, ndjson::NdjsonSink, text::TextSink};
+use leakscope::report::{
+    FlowRecord, SessionRecord, Sink, Summary, json::JsonSink, ndjson::NdjsonSink, text::TextSink,
+};
 use std::io::Cursor;
 
 /// The stream bytes a TCP tracker sees at most (as `flow::tcp::MAX_STREAM_BYTES`).
@@ -197,30 +200,31 @@ pub fn pipeline_file(file: &[u8]) {
     let Ok(mut src) = FileSource::from_reader("fuzz", Box::new(Cursor::new(file.to_vec()))) else {
         return;
     };
-    let config = EngineConfig {
-        flow: FlowConfig {
-            max_flows: 64,
-            ..FlowConfig::default()
+    let config = AnalyzerConfig {
+        engine: EngineConfig {
+            flow: FlowConfig {
+                max_flows: 64,
+                ..FlowConfig::default()
+            },
         },
+        signatures: builtin_signatures(),
+        geo: None,
+        transfer: Default::default(),
     };
-    let mut engine = Engine::new(config);
     let (mut nd, mut js, mut tx) = (Vec::new(), Vec::new(), Vec::new());
     {
-        let mut sinks: [Box<dyn Sink + '_>; 3] = [
+        let mut all = FanOut(vec![
             Box::new(NdjsonSink::new(Box::new(&mut nd))),
             Box::new(JsonSink::new(Box::new(&mut js))),
             Box::new(TextSink::new(Box::new(&mut tx))),
-        ];
-        let mut emit = |flow: leakscope::flow::Flow, reason| {
-            let rec = FlowRecord::new(&flow, reason, "fuzz");
-            for s in sinks.iter_mut() {
-                s.flow(&rec).expect("write to memory");
-            }
-        };
+        ]);
+        let mut analyzer = Analyzer::new(config);
+        analyzer.begin_input("fuzz");
         while let Some(Ok(frame)) = src.next_frame() {
-            engine.ingest(&frame, &mut emit);
+            analyzer.ingest(&frame, &mut all).expect("write to memory");
         }
-        engine.finish(&mut emit);
+        analyzer.finish(&mut all).expect("write to memory");
+        let engine = analyzer.engine();
         let summary = leakscope::report::Summary {
             record: "summary",
             inputs: Vec::new(),
@@ -228,15 +232,16 @@ pub fn pipeline_file(file: &[u8]) {
             last_seen: None,
             packets: engine.packets,
             flows: leakscope::report::record::FlowCounts {
-                reported: 0,
+                reported: analyzer.stats.flows_reported,
                 table: engine.table().stats,
             },
+            analysis: analyzer.stats,
             defrag: engine.defrag().stats,
             errors: 0,
+            policy: None,
+            live: None,
         };
-        for s in sinks.iter_mut() {
-            s.summary(&summary).expect("write to memory");
-        }
+        all.summary(&summary).expect("write to memory");
     }
     check_reports(&nd, &js, &tx);
 }
@@ -527,4 +532,25 @@ fn scratch_dir() -> std::path::PathBuf {
     ));
     let _ = std::fs::create_dir_all(&dir);
     dir
+}
+
+/// The built-in signatures, loaded once per process.
+fn builtin_signatures() -> leakscope::signature::SignatureSet {
+    leakscope::signature::SignatureSet::builtin()
+        .unwrap_or_else(|_| leakscope::signature::SignatureSet::empty())
+}
+
+/// Every record to every sink.
+struct FanOut<'a>(Vec<Box<dyn Sink + 'a>>);
+
+impl Sink for FanOut<'_> {
+    fn flow(&mut self, rec: &FlowRecord<'_>) -> std::io::Result<()> {
+        self.0.iter_mut().try_for_each(|s| s.flow(rec))
+    }
+    fn session(&mut self, rec: &SessionRecord) -> std::io::Result<()> {
+        self.0.iter_mut().try_for_each(|s| s.session(rec))
+    }
+    fn summary(&mut self, summary: &Summary) -> std::io::Result<()> {
+        self.0.iter_mut().try_for_each(|s| s.summary(summary))
+    }
 }
