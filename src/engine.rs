@@ -3,6 +3,7 @@
 
 use crate::capture::Frame;
 use crate::decode::{self, Decoded, PacketView, Skip, TcpMeta, defrag::Defrag};
+use crate::dissect::tls::cert::CertCache;
 use crate::enrich::dns_cache::DnsCache;
 use crate::flow::inspect::Ctx;
 use crate::flow::{EndReason, Flow, FlowConfig, FlowTable};
@@ -39,6 +40,7 @@ pub struct Engine {
     table: FlowTable,
     defrag: Defrag,
     dns: DnsCache,
+    certs: CertCache,
     /// Latest capture time seen: the engine's clock.
     now: Timestamp,
     next_sweep: Timestamp,
@@ -52,6 +54,7 @@ impl Engine {
             table: FlowTable::new(config.flow),
             defrag: Defrag::default(),
             dns: DnsCache::new(),
+            certs: CertCache::default(),
             now: Timestamp(0),
             next_sweep: Timestamp(0),
             source: 0,
@@ -175,6 +178,7 @@ impl Engine {
             let mut ctx = Ctx {
                 now: ts,
                 dns: &mut self.dns,
+                certs: &mut self.certs,
             };
             if inspector.on_packet(dir, p, &mut flow.facts, &mut ctx) == Progress::Done {
                 flow.inspector = None;

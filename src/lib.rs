@@ -12,6 +12,8 @@
 //! - [`dissect`] holds the pure protocol parsers;
 //! - [`report`] writes text, JSON and NDJSON.
 
+#![forbid(unsafe_code)]
+
 pub mod analyze;
 pub mod capture;
 pub mod classify;
