@@ -121,6 +121,12 @@ impl Engine {
         self.table.drain(finished);
     }
 
+    /// The input ended: report up to `max` of the remaining flows (oldest first); false
+    /// once none is left. Callers that queue flows use this to bound the queue.
+    pub fn finish_some(&mut self, max: usize, finished: &mut impl FnMut(Flow, EndReason)) -> bool {
+        self.table.drain_some(max, finished)
+    }
+
     fn packet(
         &mut self,
         p: &PacketView<'_>,

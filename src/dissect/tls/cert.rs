@@ -294,7 +294,14 @@ mod tests {
     #[test]
     fn cache_answers_like_the_parser() {
         let mut cache = CertCache::default();
-        for der in [LEAF, CA, LEAF, &b"not a certificate"[..], CA, &b"not a certificate"[..]] {
+        for der in [
+            LEAF,
+            CA,
+            LEAF,
+            &b"not a certificate"[..],
+            CA,
+            &b"not a certificate"[..],
+        ] {
             assert_eq!(cache.parse(der), parse_certificate(der));
         }
         assert_eq!(cache.hits, 3);
