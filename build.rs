@@ -1,4 +1,6 @@
-//! Embeds every file under `signatures/` into the binary (see `src/signature/builtin.rs`).
+//! Embeds every signature file under `signatures/` into the binary (see
+//! `src/signature/builtin.rs`). `signatures/geo/` holds the GeoIP/ASN databases, which
+//! `enrich::geo` embeds itself.
 
 use std::error::Error;
 use std::fmt::Write as _;
@@ -8,6 +10,9 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Box<dyn Error>> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.is_dir() {
+            if path.file_name().is_some_and(|n| n == "geo") {
+                continue;
+            }
             collect(&path, out)?;
         } else if path.is_file() {
             out.push(path);

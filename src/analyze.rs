@@ -4,13 +4,16 @@
 use crate::capture::Frame;
 use crate::classify::{self, Links};
 use crate::engine::{Engine, EngineConfig};
+use crate::enrich::geo::{GeoDb, Jurisdiction, TransferRules, country_name};
 use crate::flow::{EndReason, Flow};
 use crate::model::Timestamp;
 use crate::report::{FlowRecord, Sink};
 use crate::session::{SessionRecord, Sessions};
 use crate::signature::SignatureSet;
+use crate::verdict::Severity;
 use crate::verdict::{self, Place, SessionRef};
 use std::io;
+use std::sync::Arc;
 
 /// How often (capture time) sessions are checked for idleness.
 const SESSION_SWEEP_NS: u64 = 10 * Timestamp::NANOS_PER_SEC;
@@ -20,6 +23,21 @@ const FINISH_BATCH: usize = 4096;
 pub struct AnalyzerConfig {
     pub engine: EngineConfig,
     pub signatures: SignatureSet,
+    /// GeoIP/ASN databases; `None` reports no places and no third-country transfers.
+    pub geo: Option<Arc<GeoDb>>,
+    pub transfer: TransferRules,
+}
+
+impl Default for AnalyzerConfig {
+    /// The built-in signatures and GeoIP/ASN databases (empty ones if they fail to load).
+    fn default() -> Self {
+        AnalyzerConfig {
+            engine: EngineConfig::default(),
+            signatures: SignatureSet::builtin().unwrap_or_else(|_| SignatureSet::empty()),
+            geo: GeoDb::builtin().ok().map(Arc::new),
+            transfer: TransferRules::default(),
+        }
+    }
 }
 
 /// Counters of what the analysis found.
@@ -33,6 +51,8 @@ pub struct AnalysisStats {
 pub struct Analyzer {
     engine: Engine,
     sigs: SignatureSet,
+    geo: Option<Arc<GeoDb>>,
+    transfer: TransferRules,
     sessions: Sessions,
     sources: Vec<String>,
     finished: Vec<(Flow, EndReason)>,
@@ -45,6 +65,8 @@ impl Analyzer {
         Analyzer {
             engine: Engine::new(config.engine),
             sigs: config.signatures,
+            geo: config.geo,
+            transfer: config.transfer,
             sessions: Sessions::default(),
             sources: Vec::new(),
             finished: Vec::new(),
@@ -78,6 +100,21 @@ impl Analyzer {
         let finished = &mut self.finished;
         self.engine.ingest(frame, &mut |f, r| finished.push((f, r)));
         self.flush(sink)?;
+        self.sweep_sessions(sink)
+    }
+
+    /// Advance capture time to `now` without a frame (live capture with no traffic): flows
+    /// and sessions that are idle by then are reported. `now` must be capture time (e.g. the
+    /// last packet's timestamp plus the monotonic time elapsed since it arrived), never a
+    /// wall clock that may jump; a `now` behind the engine's clock changes nothing.
+    pub fn tick(&mut self, now: Timestamp, sink: &mut dyn Sink) -> io::Result<()> {
+        let finished = &mut self.finished;
+        self.engine.advance(now, &mut |f, r| finished.push((f, r)));
+        self.flush(sink)?;
+        self.sweep_sessions(sink)
+    }
+
+    fn sweep_sessions(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
         let now = self.engine.now();
         if now >= self.next_session_sweep {
             self.next_session_sweep = Timestamp(now.0.saturating_add(SESSION_SWEEP_NS));
@@ -125,6 +162,28 @@ impl Analyzer {
         result
     }
 
+    /// Where the flow's far side is, judged against the transfer rules.
+    fn place(&self, flow: &Flow) -> Option<Place> {
+        let geo = self.geo.as_deref()?;
+        let ip = crate::session::remote_endpoint(flow).ip;
+        let info = geo.lookup(ip);
+        let country = info.country?;
+        let third_country = match self.transfer.jurisdiction(&info) {
+            Jurisdiction::UsDpf | Jurisdiction::ThirdCountry => {
+                Some((Severity::Medium, self.transfer.note(country)))
+            }
+            Jurisdiction::NoAdequacyHighRisk => Some((Severity::High, self.transfer.note(country))),
+            _ => None,
+        };
+        Some(Place {
+            country: Some(country.to_string()),
+            country_name: Some(country_name(country)),
+            asn: info.asn,
+            org: info.as_org.as_deref().map(str::to_string),
+            third_country,
+        })
+    }
+
     fn report(&mut self, flow: &Flow, reason: EndReason, sink: &mut dyn Sink) -> io::Result<()> {
         let sigs = &self.sigs;
         let links = Links {
@@ -137,7 +196,7 @@ impl Analyzer {
         };
         let class = classify::classify(flow, sigs, links);
         let name = classify::server_name(flow);
-        let place: Option<Place> = None;
+        let place = self.place(flow);
         let mut ended = Vec::new();
         let session = self.sessions.attach(flow, &class, sigs, &mut ended);
         let input = verdict::Input {
@@ -146,27 +205,24 @@ impl Analyzer {
             sigs,
             server_name: name.map(|(n, _)| n),
             place: place.as_ref(),
-            session: session
-                .as_ref()
-                .map(|(app, app_name, offset_s)| SessionRef {
-                    app,
-                    app_name,
-                    offset_s: *offset_s,
-                }),
+            session: session.as_ref().map(|a| SessionRef {
+                app: &a.app,
+                app_name: &a.app_name,
+                offset_s: a.offset_s,
+            }),
             keys_in_clear_sdp: links.sdp_announced == Some(true),
         };
         let (encryption, findings) = verdict::judge(&input);
         self.sessions.learn(flow, &class);
-        if let Some((app, _, offset_s)) = &session {
+        if let Some(at) = &session {
             self.sessions.record(
-                app,
+                at,
                 flow,
                 &class,
                 name.map(|(n, _)| n),
                 place.as_ref(),
                 encryption,
                 &findings,
-                *offset_s,
             );
         }
         self.stats.flows_reported += 1;

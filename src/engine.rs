@@ -95,6 +95,7 @@ impl Engine {
         if self.now >= self.next_sweep {
             self.table.expire(self.now, finished);
             self.defrag.expire(self.now);
+            self.stale_fragments(finished);
             self.next_sweep = Timestamp(self.now.0.saturating_add(SWEEP_INTERVAL_NS));
         }
         match decode::decode(frame.link, frame.data) {
@@ -116,15 +117,44 @@ impl Engine {
         }
     }
 
+    /// Move the clock to `now` without a frame (a live capture gone quiet) and expire idle
+    /// flows and stale fragments at once. A `now` behind the clock is ignored: time only
+    /// moves forward, and it is still capture time, supplied by the caller.
+    pub fn advance(&mut self, now: Timestamp, finished: &mut impl FnMut(Flow, EndReason)) {
+        if now <= self.now {
+            return;
+        }
+        self.now = now;
+        self.table.expire(now, finished);
+        self.defrag.expire(now);
+        self.next_sweep = Timestamp(now.0.saturating_add(SWEEP_INTERVAL_NS));
+    }
+
     /// The input ended: report every remaining flow.
     pub fn finish(&mut self, finished: &mut impl FnMut(Flow, EndReason)) {
+        self.defrag.expire_all();
+        self.stale_fragments(finished);
         self.table.drain(finished);
     }
 
     /// The input ended: report up to `max` of the remaining flows (oldest first); false
-    /// once none is left. Callers that queue flows use this to bound the queue.
+    /// once none is left. Callers that queue flows use this to bound the queue. Reports
+    /// exactly what [`Engine::finish`] reports, in the same order.
     pub fn finish_some(&mut self, max: usize, finished: &mut impl FnMut(Flow, EndReason)) -> bool {
+        // Idempotent: after the first call no fragment is pending.
+        self.defrag.expire_all();
+        self.stale_fragments(finished);
         self.table.drain_some(max, finished)
+    }
+
+    /// First fragments of datagrams that were never completed still count for their flow.
+    fn stale_fragments(&mut self, finished: &mut impl FnMut(Flow, EndReason)) {
+        while let Some(d) = self.defrag.take_stale() {
+            if let Decoded::Packet(p) = decode::transport(d.src, d.dst, d.proto, &d.data) {
+                let len = u32::try_from(d.data.len()).unwrap_or(u32::MAX);
+                self.packet(&p, len, d.first_seen, finished);
+            }
+        }
     }
 
     fn packet(

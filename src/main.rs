@@ -6,13 +6,18 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 use leakscope::analyze::AnalyzerConfig;
 use leakscope::engine::EngineConfig;
+use leakscope::enrich::geo::{GeoDb, TransferRules};
 use leakscope::flow::FlowConfig;
 use leakscope::model::Timestamp;
+use leakscope::policy::{Policy, PolicySink};
 use leakscope::report::{self, Format};
 use leakscope::signature::SignatureSet;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+mod cli_live;
 
 /// Tells whether confidential calls are really confidential: end-to-end encryption,
 /// third-party telemetry and third-country transfers, from packets.
@@ -27,6 +32,10 @@ struct Cli {
 enum Command {
     /// Analyse capture files (pcap, pcapng, gzip-compressed; `-` for stdin).
     Replay(ReplayArgs),
+    /// Capture from a network interface (terminal UI on a terminal, NDJSON otherwise).
+    Live(cli_live::LiveArgs),
+    /// List the interfaces live capture can use.
+    Interfaces,
 }
 
 #[derive(Args)]
@@ -37,6 +46,15 @@ struct ReplayArgs {
     /// Output format (default: text on a terminal, NDJSON otherwise).
     #[arg(long, short = 'f', value_enum)]
     format: Option<Format>,
+    /// Policy file (TOML): rule breaches become findings; exit status 1 when there are any.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Show the analysis in the terminal UI while the files are read.
+    #[arg(long, conflicts_with = "format")]
+    tui: bool,
+    /// With --tui: replay at this multiple of the recorded speed (1 = as recorded).
+    #[arg(long, requires = "tui", value_name = "FACTOR")]
+    speed: Option<f64>,
     #[command(flatten)]
     flows: FlowArgs,
     #[command(flatten)]
@@ -48,9 +66,34 @@ struct KnowledgeArgs {
     /// Extra signature directory (app and telemetry TOML files, tracker lists); repeatable.
     #[arg(long = "signatures", value_name = "DIR")]
     signatures: Vec<PathBuf>,
+    /// Country database (GeoLite2-Country/City or DB-IP mmdb) instead of the built-in one.
+    #[arg(long, value_name = "MMDB")]
+    geoip: Option<PathBuf>,
+    /// ASN database (GeoLite2-ASN or DB-IP ASN mmdb) instead of the built-in one.
+    #[arg(long, value_name = "MMDB")]
+    asn: Option<PathBuf>,
+    /// Country lists for the third-country rule (TOML: eea, adequacy, dpf, high_risk).
+    #[arg(long, value_name = "FILE")]
+    transfer_rules: Option<PathBuf>,
 }
 
 impl KnowledgeArgs {
+    /// Signatures, GeoIP/ASN databases and transfer rules, loaded before any packet is read.
+    fn analyzer_config(&self, engine: EngineConfig) -> Result<AnalyzerConfig> {
+        Ok(AnalyzerConfig {
+            engine,
+            signatures: self.signatures()?,
+            geo: Some(Arc::new(GeoDb::open(
+                self.geoip.as_deref(),
+                self.asn.as_deref(),
+            )?)),
+            transfer: match &self.transfer_rules {
+                Some(path) => TransferRules::load(path).map_err(anyhow::Error::msg)?,
+                None => TransferRules::default(),
+            },
+        })
+    }
+
     fn signatures(&self) -> Result<SignatureSet> {
         let mut set = SignatureSet::builtin()?;
         for dir in &self.signatures {
@@ -104,7 +147,10 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Replay(args) if args.tui => cli_live::replay_tui(args),
         Command::Replay(args) => replay(args),
+        Command::Live(args) => cli_live::live(args),
+        Command::Interfaces => cli_live::interfaces(),
     }
 }
 
@@ -115,15 +161,30 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
     } else {
         Format::Ndjson
     });
+    let config = args.knowledge.analyzer_config(args.flows.config())?;
+    // A bad policy file stops the run before any capture is read.
+    let policy = match &args.policy {
+        Some(path) => Some(Policy::load(path, &config.signatures)?),
+        None => None,
+    };
     let mut sink = report::sink(format, Box::new(stdout.lock()));
     let mut on_error =
         |line: &str| eprintln!("leakscope: {}", report::sanitize::for_terminal(line));
-    let config = AnalyzerConfig {
-        engine: args.flows.config(),
-        signatures: args.knowledge.signatures()?,
+    let files = &args.files;
+    let (result, violations) = match policy {
+        Some(policy) => {
+            let mut checked = PolicySink::new(sink.as_mut(), policy);
+            let r = leakscope::replay::replay(files, config, &mut checked, &mut on_error);
+            (r, checked.violations())
+        }
+        None => (
+            leakscope::replay::replay(files, config, sink.as_mut(), &mut on_error),
+            0,
+        ),
     };
-    match leakscope::replay::replay(&args.files, config, sink.as_mut(), &mut on_error) {
+    match result {
         Ok(outcome) if !outcome.anything_read => Ok(ExitCode::from(2)),
+        Ok(_) if violations > 0 => Ok(ExitCode::from(1)),
         Ok(_) => Ok(ExitCode::SUCCESS),
         // A closed pipe (`| head`) is the reader's choice, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),

@@ -83,6 +83,8 @@ pub fn replay(
         analysis: analyzer.stats,
         defrag: engine.defrag().stats,
         errors,
+        policy: None,
+        live: None,
     };
     sink.summary(&summary)?;
     Ok(Outcome {

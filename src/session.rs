@@ -97,6 +97,9 @@ pub struct SessionRecord {
     pub telemetry: Vec<TelemetryContact>,
     /// Finding codes of the session's flows, each once.
     pub findings: Vec<&'static str>,
+    /// Evidence of each policy rule the session breaks (`--policy`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policy_violations: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -115,6 +118,17 @@ pub struct Sessions {
     local_endpoints: FxHashMap<Endpoint, String>,
     /// Media endpoints announced in SDP, and whether keys were in clear.
     sdp_endpoints: FxHashMap<(IpAddr, u16), bool>,
+}
+
+/// The session a flow joined.
+#[derive(Clone, Debug)]
+pub struct Attached {
+    pub app: String,
+    pub app_name: String,
+    /// Seconds since the session's first flow (negative: before it).
+    pub offset_s: f64,
+    /// The flow is part of the call (not a tracker contacted during it).
+    pub member: bool,
 }
 
 /// What a session ending produced.
@@ -149,8 +163,11 @@ impl Sessions {
         }
         if let Some(sip) = flow.facts.sip.as_deref() {
             for (ip, port, _) in sip.media_endpoints() {
-                if self.sdp_endpoints.len() < MAX_LINKS {
-                    *self.sdp_endpoints.entry((ip, port)).or_default() |= sip.keys_in_clear;
+                // RTCP runs on the next port unless SDP says otherwise (RFC 3550 §11).
+                for p in [port, port.saturating_add(1)] {
+                    if self.sdp_endpoints.len() < MAX_LINKS {
+                        *self.sdp_endpoints.entry((ip, p)).or_default() |= sip.keys_in_clear;
+                    }
                 }
             }
         }
@@ -164,11 +181,15 @@ impl Sessions {
         class: &Classification<'_>,
         sigs: &SignatureSet,
         ended: &mut Ended,
-    ) -> Option<(String, String, f64)> {
+    ) -> Option<Attached> {
         let client = local_endpoint(flow).ip;
-        let conferencing = class.app.and_then(|a| sigs.app(a));
-        if let Some(sig) = conferencing {
-            let key = (client, sig.id.clone());
+        let call = match class.app.and_then(|a| sigs.app(a)) {
+            Some(sig) => Some((sig.id.clone(), sig.name.clone())),
+            None if class.app.is_none() => self.generic_call(flow, class),
+            None => None,
+        };
+        if let Some((app_id, app_name)) = call {
+            let key = (client, app_id.clone());
             if let Some(s) = self.open.get(&key)
                 && flow.first_seen.since(s.rec.last_seen) > SESSION_GAP_NS
                 && flow.first_seen > s.rec.last_seen
@@ -181,8 +202,8 @@ impl Sessions {
                 rec: SessionRecord {
                     record: "session",
                     id,
-                    app: sig.id.clone(),
-                    app_name: sig.name.clone(),
+                    app: app_id.clone(),
+                    app_name: app_name.clone(),
                     client,
                     first_seen: flow.first_seen,
                     last_seen: flow.last_seen,
@@ -196,6 +217,7 @@ impl Sessions {
                     counterparts: Vec::new(),
                     telemetry: Vec::new(),
                     findings: Vec::new(),
+                    policy_violations: Vec::new(),
                 },
                 media_encryptions: Vec::new(),
                 wire_server_evidence: false,
@@ -204,8 +226,13 @@ impl Sessions {
                 self.next_id += 1;
             }
             s.rec.first_seen = s.rec.first_seen.min(flow.first_seen);
-            let offset = flow.first_seen.since(s.rec.first_seen) as f64 / 1e9;
-            return Some((sig.id.clone(), sig.name.clone(), offset));
+            let offset_s = flow.first_seen.since(s.rec.first_seen) as f64 / 1e9;
+            return Some(Attached {
+                app: app_id,
+                app_name,
+                offset_s,
+                member: true,
+            });
         }
         // A tracker: the host's conferencing session active around the same time.
         if let Some(tracker) = class.telemetry {
@@ -234,8 +261,13 @@ impl Sessions {
                         .filter(near)
                         .min_by_key(|s| s.rec.first_seen)
                 })?;
-            let offset = t.0 as f64 / 1e9 - s.rec.first_seen.0 as f64 / 1e9;
-            return Some((s.rec.app.clone(), s.rec.app_name.clone(), offset));
+            let offset_s = t.0 as f64 / 1e9 - s.rec.first_seen.0 as f64 / 1e9;
+            return Some(Attached {
+                app: s.rec.app.clone(),
+                app_name: s.rec.app_name.clone(),
+                offset_s,
+                member: false,
+            });
         }
         None
     }
@@ -244,23 +276,23 @@ impl Sessions {
     #[allow(clippy::too_many_arguments)]
     pub fn record(
         &mut self,
-        app: &str,
+        at: &Attached,
         flow: &Flow,
         class: &Classification<'_>,
         server_name: Option<&str>,
         place: Option<&Place>,
         encryption: Encryption,
         findings: &[Finding],
-        offset_s: f64,
     ) {
         let Some(s) = self
             .open
-            .get_mut(&(local_endpoint(flow).ip, app.to_string()))
+            .get_mut(&(local_endpoint(flow).ip, at.app.clone()))
         else {
             return;
         };
         let r = &mut s.rec;
-        let is_member = class.app == Some(app);
+        let is_member = at.member;
+        let offset_s = at.offset_s;
         if is_member {
             r.last_seen = r.last_seen.max(flow.last_seen);
             if r.flows.len() < MAX_SESSION_ITEMS * 4 {
@@ -309,18 +341,39 @@ impl Sessions {
                 }
             }
         }
+        let remote = remote_endpoint(flow).ip;
+        // A server first met on signalling that later carries media is a media server.
+        if let Some(c) = r.counterparts.iter_mut().find(|c| c.ip == remote)
+            && class.role == Role::Media
+        {
+            c.role = Role::Media;
+            c.route = class.route;
+        }
         if is_member
             && r.counterparts.len() < MAX_SESSION_ITEMS
-            && !r.counterparts.iter().any(|c| c.ip == flow.server.ip)
+            && !r.counterparts.iter().any(|c| c.ip == remote)
         {
             r.counterparts.push(Counterpart {
-                ip: flow.server.ip,
+                ip: remote,
                 name: server_name.map(str::to_string),
                 role: class.role,
                 route: class.route,
                 place: place.cloned().unwrap_or_default(),
             });
         }
+    }
+
+    /// A call of no known app: SIP (signalling, or media its SDP announced), or WebRTC/RTP
+    /// media and ICE of an unknown service (a telehealth portal, a self-hosted bridge).
+    fn generic_call(&self, flow: &Flow, class: &Classification<'_>) -> Option<(String, String)> {
+        let f = &flow.facts;
+        let sdp = self.sdp_keys(flow.client, flow.server).is_some();
+        if f.sip.is_some() || (sdp && class.role == Role::Media) {
+            return Some(("sip".into(), "SIP call".into()));
+        }
+        let ice = f.media.as_deref().is_some_and(|m| !m.stun.is_empty());
+        (class.role == Role::Media || (class.role == Role::Signalling && ice))
+            .then(|| ("webrtc".into(), "WebRTC/RTP call (unknown service)".into()))
     }
 
     /// Close sessions idle since before `now - SESSION_GAP_NS`.

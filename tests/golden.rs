@@ -3,7 +3,6 @@
 
 use leakscope::analyze::AnalyzerConfig;
 use leakscope::report::ndjson::NdjsonSink;
-use leakscope::signature::SignatureSet;
 use std::path::{Path, PathBuf};
 
 fn replay_ndjson(path: &Path) -> String {
@@ -13,10 +12,7 @@ fn replay_ndjson(path: &Path) -> String {
         let mut errors = Vec::new();
         let outcome = leakscope::replay::replay(
             &[path.to_path_buf()],
-            AnalyzerConfig {
-                engine: Default::default(),
-                signatures: SignatureSet::builtin().unwrap_or_else(|_| SignatureSet::empty()),
-            },
+            AnalyzerConfig::default(),
             &mut sink,
             &mut |e| errors.push(e.to_string()),
         );

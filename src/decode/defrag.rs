@@ -1,7 +1,13 @@
 //! IPv4/IPv6 fragment reassembly, bounded in datagrams, pieces and bytes.
 //!
 //! References: RFC 791 §3.2 (IPv4 reassembly), RFC 8200 §4.5 (IPv6 fragment header),
-//! RFC 5722 (overlapping IPv6 fragments must drop the whole datagram; we do so for both).
+//! RFC 5722 (overlapping IPv6 fragments must drop the whole datagram; we do so for both,
+//! but an exact duplicate of a held fragment is only ignored, as Linux does).
+//!
+//! A datagram that cannot be rebuilt (overlap, a bound reached, timeout, end of input) is
+//! not lost to the flow table: its first fragment, which holds the transport header, comes
+//! back as a [`Datagram`] with `complete: false`, so the conversation is still counted (nDPI
+//! likewise reads first fragments).
 
 use super::FragmentView;
 use crate::model::{IpProto, Timestamp};
@@ -43,6 +49,10 @@ pub struct DefragStats {
     pub dropped_overlap: u64,
     pub dropped_limit: u64,
     pub timed_out: u64,
+    /// Exact duplicates of held fragments, ignored.
+    pub duplicates: u64,
+    /// First fragments handed on alone because their datagram was never completed.
+    pub partial: u64,
 }
 
 /// A reassembled datagram's transport bytes.
@@ -52,12 +62,18 @@ pub struct Datagram {
     pub dst: IpAddr,
     pub proto: IpProto,
     pub data: Vec<u8>,
+    /// False for the first fragment of a datagram that was never completed.
+    pub complete: bool,
+    /// When the datagram's first piece arrived.
+    pub first_seen: Timestamp,
 }
 
 #[derive(Debug, Default)]
 pub struct Defrag {
     pending: FxHashMap<Key, Pending>,
     held: usize,
+    /// First fragments of timed-out datagrams, waiting for [`Defrag::take_stale`].
+    stale: Vec<Datagram>,
     pub stats: DefragStats,
 }
 
@@ -95,6 +111,15 @@ impl Defrag {
             );
         }
         let entry = self.pending.get_mut(&key)?;
+        let duplicate = entry
+            .pieces
+            .iter()
+            .any(|(o, d)| *o == f.offset && d.as_slice() == f.data)
+            && (f.more || entry.total == Some(end));
+        if duplicate {
+            self.stats.duplicates += 1;
+            return None;
+        }
         let overlaps = entry
             .pieces
             .iter()
@@ -107,8 +132,11 @@ impl Defrag {
             } else {
                 self.stats.dropped_limit += 1;
             }
-            self.remove(&key);
-            return None;
+            let pending = self.remove(&key)?;
+            let head = pending
+                .head()
+                .or_else(|| (f.offset == 0).then(|| f.data.to_vec()));
+            return self.partial(key, head, pending.first_seen);
         }
         if !f.more {
             entry.total = Some(end);
@@ -135,22 +163,76 @@ impl Defrag {
             dst: f.dst,
             proto: f.proto,
             data,
+            complete: true,
+            first_seen: pending.first_seen,
         })
     }
 
-    /// Drop datagrams older than [`TIMEOUT_NS`].
+    /// Drop datagrams older than [`TIMEOUT_NS`]; their first fragments wait in
+    /// [`Defrag::take_stale`].
     pub fn expire(&mut self, now: Timestamp) {
+        self.expire_where(|p| now.since(p.first_seen) >= TIMEOUT_NS);
+    }
+
+    /// The input ended: give up on every pending datagram (first fragments go to
+    /// [`Defrag::take_stale`]).
+    pub fn expire_all(&mut self) {
+        self.expire_where(|_| true);
+    }
+
+    /// The next first fragment of a datagram that expired unfinished.
+    pub fn take_stale(&mut self) -> Option<Datagram> {
+        self.stale.pop()
+    }
+
+    fn expire_where(&mut self, mut stale: impl FnMut(&Pending) -> bool) {
         let before = self.pending.len();
         let mut freed = 0;
-        self.pending.retain(|_, p| {
-            let keep = now.since(p.first_seen) < TIMEOUT_NS;
-            if !keep {
-                freed += p.bytes;
+        let held_before = self.stale.len();
+        let mut heads = std::mem::take(&mut self.stale);
+        self.pending.retain(|key, p| {
+            if !stale(p) {
+                return true;
             }
-            keep
+            freed += p.bytes;
+            if heads.len() < MAX_PENDING
+                && let Some(data) = p.head()
+            {
+                heads.push(Datagram {
+                    src: key.src,
+                    dst: key.dst,
+                    proto: key.proto,
+                    data,
+                    complete: false,
+                    first_seen: p.first_seen,
+                });
+            }
+            false
         });
+        // Oldest first once popped.
+        heads.sort_by_key(|d| std::cmp::Reverse(d.first_seen));
+        self.stats.partial += (heads.len() - held_before) as u64;
+        self.stale = heads;
         self.held -= freed;
         self.stats.timed_out += (before - self.pending.len()) as u64;
+    }
+
+    fn partial(
+        &mut self,
+        key: Key,
+        head: Option<Vec<u8>>,
+        first_seen: Timestamp,
+    ) -> Option<Datagram> {
+        let data = head?;
+        self.stats.partial += 1;
+        Some(Datagram {
+            src: key.src,
+            dst: key.dst,
+            proto: key.proto,
+            data,
+            complete: false,
+            first_seen,
+        })
     }
 
     pub fn pending(&self) -> usize {
@@ -161,6 +243,16 @@ impl Defrag {
         let p = self.pending.remove(key)?;
         self.held -= p.bytes;
         Some(p)
+    }
+}
+
+impl Pending {
+    /// A copy of the piece at offset 0, which holds the transport header.
+    fn head(&self) -> Option<Vec<u8>> {
+        self.pieces
+            .iter()
+            .find(|(o, _)| *o == 0)
+            .map(|(_, d)| d.clone())
     }
 }
 
@@ -197,9 +289,58 @@ mod tests {
         let mut d = Defrag::default();
         let t = Timestamp(0);
         d.push(&frag(0, true, &[1; 16]), t);
-        assert!(d.push(&frag(8, false, &[2; 16]), t).is_none());
+        // The datagram is dropped; its first fragment comes back alone.
+        let head = d.push(&frag(8, false, &[2; 16]), t);
+        assert_eq!(
+            head.map(|h| (h.complete, h.data)),
+            Some((false, vec![1; 16]))
+        );
         assert_eq!(d.stats.dropped_overlap, 1);
+        assert_eq!(d.stats.partial, 1);
         assert_eq!(d.pending(), 0);
+        assert_eq!(d.held, 0);
+        // Without a first fragment nothing comes back.
+        d.push(&frag(16, true, &[1; 16]), t);
+        assert!(d.push(&frag(24, false, &[2; 16]), t).is_none());
+    }
+
+    #[test]
+    fn exact_duplicate_is_ignored() {
+        let mut d = Defrag::default();
+        let t = Timestamp(0);
+        assert!(d.push(&frag(0, true, &[1; 8]), t).is_none());
+        assert!(d.push(&frag(0, true, &[1; 8]), t).is_none());
+        assert_eq!(d.stats.duplicates, 1);
+        let got = d.push(&frag(8, false, &[2; 8]), t);
+        assert_eq!(got.map(|g| (g.complete, g.data.len())), Some((true, 16)));
+        // A different payload at the same offset is an overlap.
+        d.push(&frag(0, true, &[1; 8]), t);
+        let head = d.push(&frag(0, true, &[3; 8]), t);
+        assert_eq!(head.map(|h| h.data), Some(vec![1; 8]));
+    }
+
+    #[test]
+    fn unfinished_datagrams_leave_their_first_fragment() {
+        let mut d = Defrag::default();
+        d.push(&frag(0, true, b"header.."), Timestamp(5));
+        let mut other = frag(8, true, b"middle..");
+        other.id = 8;
+        d.push(&other, Timestamp(6));
+        d.expire(Timestamp(TIMEOUT_NS));
+        assert!(d.take_stale().is_none());
+        d.expire(Timestamp(TIMEOUT_NS + 5));
+        let head = d.take_stale();
+        assert_eq!(
+            head.map(|h| (h.complete, h.first_seen, h.data)),
+            Some((false, Timestamp(5), b"header..".to_vec()))
+        );
+        assert_eq!(d.pending(), 1);
+        // End of input: everything goes, but only first fragments come back.
+        d.expire_all();
+        assert!(d.take_stale().is_none());
+        assert_eq!((d.pending(), d.held), (0, 0));
+        assert_eq!(d.stats.timed_out, 2);
+        assert_eq!(d.stats.partial, 1);
     }
 
     #[test]

@@ -389,7 +389,9 @@ pub struct SrtcpTrailer {
 
 /// Read the E‖index word that would precede a `tag_len`-byte tag at the end of `buf`.
 pub fn srtcp_trailer(buf: &[u8], tag_len: usize) -> Option<SrtcpTrailer> {
-    let at = buf.len().checked_sub(tag_len + SRTCP_INDEX_LEN)?;
+    let at = buf
+        .len()
+        .checked_sub(tag_len.checked_add(SRTCP_INDEX_LEN)?)?;
     // The word must follow at least one RTCP header + SSRC.
     if at < 8 {
         return None;
@@ -993,6 +995,13 @@ mod tests {
         b.extend_from_slice(&(0x8000_0000 | index).to_be_bytes());
         b.extend((0..10u8).map(|i| i.wrapping_mul(91) ^ noise));
         b
+    }
+
+    #[test]
+    fn srtcp_trailer_absurd_tag_len_is_none() {
+        // Found by the fuzz harness: `tag_len + 4` overflowed.
+        assert_eq!(srtcp_trailer(&[0x80; 32], usize::MAX), None);
+        assert_eq!(srtcp_trailer(&[0x80; 32], usize::MAX - 3), None);
     }
 
     #[test]

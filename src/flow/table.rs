@@ -48,6 +48,8 @@ pub struct FlowConfig {
     pub tcp_timeout_ns: u64,
     pub udp_timeout_ns: u64,
     pub other_timeout_ns: u64,
+    /// How long a closed TCP flow stays after its last packet, so late ACKs and
+    /// retransmitted FINs join it instead of starting a nameless flow of their own.
     pub closed_linger_ns: u64,
     /// Hard cap on live flows; the least recently seen flow is evicted beyond it.
     pub max_flows: usize,
@@ -60,7 +62,9 @@ impl Default for FlowConfig {
             tcp_timeout_ns: 300 * s,
             udp_timeout_ns: 120 * s,
             other_timeout_ns: 60 * s,
-            closed_linger_ns: 5 * s,
+            // Linux keeps a closed connection in TIME_WAIT this long (TCP_TIMEWAIT_LEN);
+            // peers retransmit FINs over tens of seconds.
+            closed_linger_ns: 60 * s,
             max_flows: 1_000_000,
         }
     }
@@ -379,6 +383,27 @@ mod tests {
         t.expire(Timestamp(14), &mut sink);
         assert_eq!(out, vec![(2, EndReason::Idle), (3, EndReason::Idle)]);
         assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn closed_tcp_flow_lingers_for_late_retransmissions() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        let mut out = Vec::new();
+        let (a, b) = (key(1).1, key(1).2);
+        let k = FlowKey::new(IpProto::TCP, a, b).0;
+        let i = t.insert(k, a, b, Timestamp(0), &mut |_, r| out.push(r));
+        if let Some(f) = t.flow_mut(i) {
+            f.tcp_flags = [0x11, 0x11];
+        }
+        seen(&mut t, i, 0);
+        // A FIN retransmitted 30 s later still finds the flow.
+        t.expire(Timestamp::from_secs(30), &mut |_, r| out.push(r));
+        assert_eq!(t.get(&k), Some(i));
+        seen(&mut t, i, Timestamp::from_secs(30).0);
+        t.expire(Timestamp::from_secs(89), &mut |_, r| out.push(r));
+        assert!(out.is_empty());
+        t.expire(Timestamp::from_secs(91), &mut |_, r| out.push(r));
+        assert_eq!(out, vec![EndReason::Closed]);
     }
 
     #[test]

@@ -26,7 +26,7 @@ impl From<[u64; 2]> for PerDirection {
 }
 
 /// `{"record": "flow", ...}`: one finished flow.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct FlowRecord<'a> {
     pub record: &'static str,
     pub id: u64,
@@ -128,4 +128,33 @@ pub struct Summary {
     pub defrag: DefragStats,
     /// Inputs that ended with an error.
     pub errors: u64,
+    /// The policy checked (`--policy`) and its violations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<crate::policy::PolicySummary>,
+    /// Live capture only: the interface, packets lost before analysis, the process identity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveStats>,
+}
+
+/// `"live": {...}` in the summary of a live capture.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LiveStats {
+    pub interface: String,
+    /// Packets libpcap delivered to leakscope.
+    pub captured: u64,
+    /// Dropped by the kernel: the capture buffer was full (pcap_stats `ps_drop`).
+    pub kernel_dropped: u64,
+    /// Dropped by the interface or its driver (pcap_stats `ps_ifdrop`).
+    pub interface_dropped: u64,
+    /// Dropped by leakscope: the analysis fell behind and its queue was full.
+    pub leakscope_dropped: u64,
+    /// Why the capture stopped: `signal`, `duration`, `quit`, `error`.
+    pub stopped_by: String,
+    /// The real and effective user id the process ran as after opening the interface.
+    pub uid: u32,
+    pub euid: u32,
+    pub gid: u32,
+    /// The pcapng file the frames were also written to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written_to: Option<String>,
 }

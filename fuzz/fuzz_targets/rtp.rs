@@ -1,0 +1,9 @@
+#![no_main]
+//! Fuzz target `rtp`: see `tests/support/harness.rs` for what it feeds where.
+
+use libfuzzer_sys::fuzz_target;
+
+#[path = "../../tests/support/harness.rs"]
+mod harness;
+
+fuzz_target!(|data: &[u8]| harness::rtp(data));
