@@ -17,6 +17,8 @@ use std::sync::Arc;
 
 /// How often (capture time) sessions are checked for idleness.
 const SESSION_SWEEP_NS: u64 = 10 * Timestamp::NANOS_PER_SEC;
+/// Flows reported per step at the end of input, so they are not all queued at once.
+const FINISH_BATCH: usize = 4096;
 
 pub struct AnalyzerConfig {
     pub engine: EngineConfig,
@@ -127,9 +129,16 @@ impl Analyzer {
 
     /// End of input: report every remaining flow, then every open session.
     pub fn finish(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
-        let finished = &mut self.finished;
-        self.engine.finish(&mut |f, r| finished.push((f, r)));
-        self.flush(sink)?;
+        loop {
+            let finished = &mut self.finished;
+            let more = self
+                .engine
+                .finish_some(FINISH_BATCH, &mut |f, r| finished.push((f, r)));
+            self.flush(sink)?;
+            if !more {
+                break;
+            }
+        }
         for s in self.sessions.drain(&self.sigs) {
             self.write_session(&s, sink)?;
         }

@@ -3,6 +3,7 @@
 
 use crate::capture::Frame;
 use crate::decode::{self, Decoded, PacketView, Skip, TcpMeta, defrag::Defrag};
+use crate::dissect::tls::cert::CertCache;
 use crate::enrich::dns_cache::DnsCache;
 use crate::flow::inspect::Ctx;
 use crate::flow::{EndReason, Flow, FlowConfig, FlowTable};
@@ -39,6 +40,7 @@ pub struct Engine {
     table: FlowTable,
     defrag: Defrag,
     dns: DnsCache,
+    certs: CertCache,
     /// Latest capture time seen: the engine's clock.
     now: Timestamp,
     next_sweep: Timestamp,
@@ -52,6 +54,7 @@ impl Engine {
             table: FlowTable::new(config.flow),
             defrag: Defrag::default(),
             dns: DnsCache::new(),
+            certs: CertCache::default(),
             now: Timestamp(0),
             next_sweep: Timestamp(0),
             source: 0,
@@ -134,6 +137,16 @@ impl Engine {
         self.table.drain(finished);
     }
 
+    /// The input ended: report up to `max` of the remaining flows (oldest first); false
+    /// once none is left. Callers that queue flows use this to bound the queue. Reports
+    /// exactly what [`Engine::finish`] reports, in the same order.
+    pub fn finish_some(&mut self, max: usize, finished: &mut impl FnMut(Flow, EndReason)) -> bool {
+        // Idempotent: after the first call no fragment is pending.
+        self.defrag.expire_all();
+        self.stale_fragments(finished);
+        self.table.drain_some(max, finished)
+    }
+
     /// First fragments of datagrams that were never completed still count for their flow.
     fn stale_fragments(&mut self, finished: &mut impl FnMut(Flow, EndReason)) {
         while let Some(d) = self.defrag.take_stale() {
@@ -201,6 +214,7 @@ impl Engine {
             let mut ctx = Ctx {
                 now: ts,
                 dns: &mut self.dns,
+                certs: &mut self.certs,
             };
             if inspector.on_packet(dir, p, &mut flow.facts, &mut ctx) == Progress::Done {
                 flow.inspector = None;

@@ -15,6 +15,8 @@
 //!   thread, publishing snapshots;
 //! - [`ui`] is the terminal UI: it reads those snapshots and never touches the analysis.
 
+#![forbid(unsafe_code)]
+
 pub mod analyze;
 pub mod capture;
 pub mod classify;

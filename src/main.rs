@@ -1,5 +1,7 @@
 //! The `leakscope` command: parses arguments and hands over to the library.
 
+#![forbid(unsafe_code)]
+
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 use leakscope::analyze::AnalyzerConfig;

@@ -42,22 +42,54 @@ impl Timestamp {
 
     /// RFC 3339 in UTC with microsecond precision, e.g. `2020-04-01T10:00:00.123456Z`.
     pub fn rfc3339(self) -> String {
+        let mut buf = [0u8; RFC3339_LEN];
+        self.rfc3339_ascii(&mut buf).to_owned()
+    }
+
+    /// [`Timestamp::rfc3339`] into a stack buffer (one per flow record field: no
+    /// allocation). Years beyond 9999 cannot occur: u64 nanoseconds end in 2554.
+    fn rfc3339_ascii(self, buf: &mut [u8; RFC3339_LEN]) -> &str {
         let secs = self.secs();
         let micros = (self.0 % Self::NANOS_PER_SEC) / 1_000;
         let (y, mo, d) = civil_from_days((secs / 86_400) as i64);
         let rem = secs % 86_400;
-        format!(
-            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-            rem / 3600,
-            rem % 3600 / 60,
-            rem % 60
-        )
+        let mut put = |at: usize, digits: usize, mut v: u64| {
+            for i in (at..at + digits).rev() {
+                if let Some(b) = buf.get_mut(i) {
+                    *b = b'0' + (v % 10) as u8;
+                }
+                v /= 10;
+            }
+        };
+        put(0, 4, y.max(0) as u64);
+        put(5, 2, u64::from(mo));
+        put(8, 2, u64::from(d));
+        put(11, 2, rem / 3600);
+        put(14, 2, rem % 3600 / 60);
+        put(17, 2, rem % 60);
+        put(20, 6, micros);
+        for (i, c) in [
+            (4, b'-'),
+            (7, b'-'),
+            (10, b'T'),
+            (13, b':'),
+            (16, b':'),
+            (19, b'.'),
+            (26, b'Z'),
+        ] {
+            buf[i] = c;
+        }
+        std::str::from_utf8(buf).unwrap_or_default()
     }
 }
 
+/// `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+const RFC3339_LEN: usize = 27;
+
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.rfc3339())
+        let mut buf = [0u8; RFC3339_LEN];
+        s.serialize_str(self.rfc3339_ascii(&mut buf))
     }
 }
 

@@ -11,7 +11,7 @@ use crate::dissect::http::{self, HttpInfo, HttpTracker};
 use crate::dissect::media::{MediaInfo, MediaTracker};
 use crate::dissect::quic::{self, QuicInfo, QuicTracker};
 use crate::dissect::sip::{self, SipInfo, SipTracker};
-use crate::dissect::tls::{self, TlsInfo, TlsTracker};
+use crate::dissect::tls::{self, TlsInfo, TlsTracker, cert::CertCache};
 use crate::dissect::zoom;
 use crate::enrich::dns_cache::DnsCache;
 use crate::model::{Direction, IpProto, Progress, Timestamp};
@@ -83,6 +83,8 @@ pub struct Ctx<'a> {
     pub now: Timestamp,
     /// DNS answers seen on the wire name later flows.
     pub dns: &'a mut DnsCache,
+    /// Certificates already parsed on other flows.
+    pub certs: &'a mut CertCache,
 }
 
 impl Ctx<'_> {
@@ -287,7 +289,7 @@ impl Inspector {
         match &mut self.state {
             State::Tls(t) => {
                 let info = facts.tls.get_or_insert_with(Box::default);
-                t.on_stream(dir, bytes, info)
+                t.on_stream_cached(dir, bytes, info, ctx.certs)
             }
             State::Sip(t) => {
                 let info = facts.sip.get_or_insert_with(Box::default);

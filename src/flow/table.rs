@@ -87,6 +87,8 @@ pub struct FlowTable {
     lists: [List; CLASSES],
     config: FlowConfig,
     next_id: u64,
+    /// Slots still to report while draining, newest first.
+    draining: Vec<u32>,
     pub stats: TableStats,
 }
 
@@ -102,6 +104,7 @@ impl FlowTable {
             }; CLASSES],
             config,
             next_id: 0,
+            draining: Vec::new(),
             stats: TableStats::default(),
         }
     }
@@ -239,17 +242,49 @@ impl FlowTable {
 
     /// Report every remaining flow, in the order they were first seen.
     pub fn drain(&mut self, finished: &mut impl FnMut(Flow, EndReason)) {
-        let mut flows: Vec<Flow> = self.slots.drain(..).flatten().collect();
-        flows.sort_unstable_by_key(|f| f.id);
-        self.index.clear();
-        self.free.clear();
-        self.lists = [List {
-            head: NIL,
-            tail: NIL,
-        }; CLASSES];
-        for f in flows {
-            finished(f, EndReason::EndOfInput);
+        while self.drain_some(usize::MAX, finished) {}
+    }
+
+    /// Report up to `max` of the remaining flows, oldest first; false once the table is
+    /// empty. Reporting in batches keeps the end of a big capture from holding every flow
+    /// twice (in the table and in the caller's queue). Only for the end of input: the first
+    /// call empties the lookup index, so no packet may be ingested until it returns false.
+    pub fn drain_some(&mut self, max: usize, finished: &mut impl FnMut(Flow, EndReason)) -> bool {
+        if self.draining.is_empty() {
+            if self.index.is_empty() {
+                return false;
+            }
+            // Slot indices by descending id: `pop` yields the oldest flow.
+            let mut order: Vec<(u64, u32)> = self
+                .slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| s.as_ref().map(|f| (f.id, i as u32)))
+                .collect();
+            order.sort_unstable_by(|a, b| b.cmp(a));
+            self.draining = order.into_iter().map(|(_, i)| i).collect();
+            // Every flow goes now: drop the lookup structures at once instead of per flow.
+            self.index = FxHashMap::default();
+            self.free = Vec::new();
+            self.lists = [List {
+                head: NIL,
+                tail: NIL,
+            }; CLASSES];
         }
+        for _ in 0..max {
+            let Some(idx) = self.draining.pop() else {
+                break;
+            };
+            if let Some(flow) = self.slots.get_mut(idx as usize).and_then(Option::take) {
+                finished(flow, EndReason::EndOfInput);
+            }
+        }
+        if self.draining.is_empty() {
+            self.slots = Vec::new();
+            self.draining = Vec::new();
+            return false;
+        }
+        true
     }
 
     fn timeout(&self, class: Class) -> u64 {

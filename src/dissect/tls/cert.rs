@@ -251,6 +251,35 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// Distinct certificates remembered by [`CertCache`]; the cache starts over when full.
+/// Servers present the same chain on every connection, so a few thousand cover a network
+/// (at most this × ([`MAX_CERT_DER_LEN`] + parsed fields) bytes; typically ~3 KiB each).
+pub const CERT_CACHE_ENTRIES: usize = 2048;
+
+/// Parsed certificates by their DER bytes: parsing, hashing and signature checks run once
+/// per distinct certificate, not once per connection. The answer equals
+/// [`parse_certificate`]'s.
+#[derive(Debug, Default)]
+pub struct CertCache {
+    parsed: rustc_hash::FxHashMap<Box<[u8]>, Option<CertInfo>>,
+    pub hits: u64,
+}
+
+impl CertCache {
+    pub fn parse(&mut self, der: &[u8]) -> Option<CertInfo> {
+        if let Some(known) = self.parsed.get(der) {
+            self.hits += 1;
+            return known.clone();
+        }
+        let cert = parse_certificate(der);
+        if self.parsed.len() >= CERT_CACHE_ENTRIES {
+            self.parsed.clear();
+        }
+        self.parsed.insert(der.into(), cert.clone());
+        cert
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::expect_used, clippy::unwrap_used)]
 mod tests {
@@ -261,6 +290,22 @@ mod tests {
     const LEAF: &[u8] = include_bytes!("testdata/leaf.der");
     const CA: &[u8] = include_bytes!("testdata/ca.der");
     const EXPIRED_SELF_SIGNED: &[u8] = include_bytes!("testdata/expired-selfsigned.der");
+
+    #[test]
+    fn cache_answers_like_the_parser() {
+        let mut cache = CertCache::default();
+        for der in [
+            LEAF,
+            CA,
+            LEAF,
+            &b"not a certificate"[..],
+            CA,
+            &b"not a certificate"[..],
+        ] {
+            assert_eq!(cache.parse(der), parse_certificate(der));
+        }
+        assert_eq!(cache.hits, 3);
+    }
 
     #[test]
     fn leaf_fields() {

@@ -24,38 +24,69 @@ const JA4_EMPTY_HASH: &str = "000000000000";
 /// JA4 counts are two digits, capped at 99.
 const JA4_MAX_COUNT: usize = 99;
 
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+fn push_hex(s: &mut String, bytes: &[u8]) {
+    for &b in bytes {
+        s.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(HEX_DIGITS[usize::from(b & 0x0f)]));
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
+    push_hex(&mut s, bytes);
     s
 }
 
-fn join<T: std::fmt::Display>(values: impl IntoIterator<Item = T>, sep: &str) -> String {
-    let mut s = String::new();
+/// Append `values` in decimal, `sep` between them (what `write!("{v}")` would print).
+fn push_joined(s: &mut String, values: impl IntoIterator<Item = u16>, sep: char) {
     for (i, v) in values.into_iter().enumerate() {
         if i > 0 {
-            s.push_str(sep);
+            s.push(sep);
         }
-        let _ = write!(s, "{v}");
+        let mut digits = [0u8; 5];
+        let mut n = v;
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for &d in &digits[at..] {
+            s.push(char::from(d));
+        }
     }
-    s
 }
 
 /// The JA3 string before hashing:
 /// `SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats`, decimal values
 /// joined by `-`, GREASE removed.
 pub fn ja3_string(ch: &ClientHelloInfo) -> String {
-    let clean = |v: &[u16]| join(v.iter().filter(|x| !is_grease(**x)), "-");
-    format!(
-        "{},{},{},{},{}",
-        ch.legacy_version,
-        clean(&ch.cipher_suites),
-        clean(&ch.extensions),
-        clean(&ch.supported_groups),
-        join(&ch.ec_point_formats, "-"),
-    )
+    fn clean(v: &[u16]) -> impl Iterator<Item = u16> + '_ {
+        v.iter().copied().filter(|x| !is_grease(*x))
+    }
+    let mut s = String::with_capacity(
+        8 + 6 * (ch.cipher_suites.len() + ch.extensions.len() + ch.supported_groups.len())
+            + 4 * ch.ec_point_formats.len(),
+    );
+    push_joined(&mut s, [ch.legacy_version], '-');
+    s.push(',');
+    push_joined(&mut s, clean(&ch.cipher_suites), '-');
+    s.push(',');
+    push_joined(&mut s, clean(&ch.extensions), '-');
+    s.push(',');
+    push_joined(&mut s, clean(&ch.supported_groups), '-');
+    s.push(',');
+    push_joined(
+        &mut s,
+        ch.ec_point_formats.iter().map(|&f| u16::from(f)),
+        '-',
+    );
+    s
 }
 
 /// The JA3 fingerprint (MD5 of the JA3 string, lowercase hex) of a ClientHello.
@@ -117,16 +148,27 @@ fn ja4_alpn(ch: &ClientHelloInfo) -> String {
     }
 }
 
-fn sha256_12(s: &str) -> String {
-    let mut h = hex(&Sha256::digest(s.as_bytes()));
-    h.truncate(JA4_HASH_LEN);
-    h
+/// Append the first [`JA4_HASH_LEN`] hex characters of SHA-256(`s`).
+fn push_sha256_12(out: &mut String, s: &str) {
+    let digest = Sha256::digest(s.as_bytes());
+    push_hex(out, digest.get(..JA4_HASH_LEN / 2).unwrap_or_default());
 }
 
-fn hex4_sorted(values: impl Iterator<Item = u16>) -> Vec<String> {
-    let mut v: Vec<u16> = values.collect();
-    v.sort_unstable();
-    v.into_iter().map(|x| format!("{x:04x}")).collect()
+#[cfg(test)]
+fn sha256_12(s: &str) -> String {
+    let mut out = String::new();
+    push_sha256_12(&mut out, s);
+    out
+}
+
+/// Append `values` as 4-digit lowercase hex, `,` between them.
+fn push_hex4_list(s: &mut String, values: &[u16]) {
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        push_hex(s, &v.to_be_bytes());
+    }
 }
 
 /// The JA4 fingerprint (FoxIO, BSD-3) of a ClientHello. `transport` is `'t'` for TLS over
@@ -156,35 +198,45 @@ pub fn ja4(ch: &ClientHelloInfo, transport: char) -> String {
     } else {
         'i'
     };
-    let a = format!(
+    let mut out = String::with_capacity(10 + 2 * (1 + JA4_HASH_LEN) + 2);
+    let _ = write!(
+        out,
         "{transport}{}{sni}{:02}{:02}{}",
         ja4_version(ja4_offered_version(ch)),
         ciphers.len().min(JA4_MAX_COUNT),
         exts.len().min(JA4_MAX_COUNT),
         ja4_alpn(ch),
     );
+    let mut scratch = String::with_capacity(5 * (ciphers.len() + exts.len() + sigs.len()) + 1);
 
-    let b = if ciphers.is_empty() {
-        JA4_EMPTY_HASH.to_owned()
+    out.push('_');
+    let mut ciphers = ciphers;
+    if ciphers.is_empty() {
+        out.push_str(JA4_EMPTY_HASH);
     } else {
-        sha256_12(&hex4_sorted(ciphers.into_iter()).join(","))
-    };
+        ciphers.sort_unstable();
+        push_hex4_list(&mut scratch, &ciphers);
+        push_sha256_12(&mut out, &scratch);
+    }
 
-    let sorted_exts = hex4_sorted(
-        exts.into_iter()
-            .filter(|e| *e != ext::SERVER_NAME && *e != ext::ALPN),
-    );
-    let c = if sorted_exts.is_empty() {
-        JA4_EMPTY_HASH.to_owned()
+    out.push('_');
+    let mut sorted_exts: Vec<u16> = exts
+        .into_iter()
+        .filter(|e| *e != ext::SERVER_NAME && *e != ext::ALPN)
+        .collect();
+    sorted_exts.sort_unstable();
+    if sorted_exts.is_empty() {
+        out.push_str(JA4_EMPTY_HASH);
     } else {
-        let mut s = sorted_exts.join(",");
+        scratch.clear();
+        push_hex4_list(&mut scratch, &sorted_exts);
         if !sigs.is_empty() {
-            s.push('_');
-            s.push_str(&join(sigs.iter().map(|x| format!("{x:04x}")), ","));
+            scratch.push('_');
+            push_hex4_list(&mut scratch, &sigs);
         }
-        sha256_12(&s)
-    };
-    format!("{a}_{b}_{c}")
+        push_sha256_12(&mut out, &scratch);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! compatibility ChangeCipherSpec), RFC 5246 §7.4 (TLS 1.2 handshake flow),
 //! RFC 8446 §4.2.10 (early data).
 
-use super::cert::{MAX_CERT_DER_LEN, parse_certificate};
+use super::cert::{CertCache, MAX_CERT_DER_LEN};
 use super::client_hello::{HANDSHAKE_CLIENT_HELLO, ext, parse_client_hello_message};
 use super::info::{ClientHelloReport, TlsAlert, TlsAnomalyKind, TlsInfo};
 use super::record::{MAX_PLAINTEXT_LEN, RECORD_HEADER_LEN, RecordError, read_record_header};
@@ -81,11 +81,22 @@ impl TlsTracker {
     /// not missed when the server's bytes are handed over first. A broken record header
     /// after TLS was recognised is flagged in `info.anomalies` and ends that direction.
     pub fn on_stream(&mut self, dir: Direction, stream: &[u8], info: &mut TlsInfo) -> Progress {
+        self.on_stream_cached(dir, stream, info, &mut CertCache::default())
+    }
+
+    /// [`TlsTracker::on_stream`] with certificates parsed through a cache shared by flows.
+    pub fn on_stream_cached(
+        &mut self,
+        dir: Direction,
+        stream: &[u8],
+        info: &mut TlsInfo,
+        certs: &mut CertCache,
+    ) -> Progress {
         if self.not_mine {
             return Progress::NotMine;
         }
         if !self.side_done(dir) {
-            self.read_records(dir, stream, info);
+            self.read_records(dir, stream, info, certs);
         }
         self.progress()
     }
@@ -115,7 +126,13 @@ impl TlsTracker {
         }
     }
 
-    fn read_records(&mut self, dir: Direction, stream: &[u8], info: &mut TlsInfo) {
+    fn read_records(
+        &mut self,
+        dir: Direction,
+        stream: &[u8],
+        info: &mut TlsInfo,
+        certs: &mut CertCache,
+    ) {
         loop {
             let offset = self.sides[dir.index()].parsed;
             let Some(rest) = stream.get(offset..) else {
@@ -139,7 +156,7 @@ impl TlsTracker {
             };
             self.recognised = true;
             self.sides[dir.index()].parsed = offset + hdr.total_len();
-            self.on_record(dir, hdr.content_type, fragment, offset, info);
+            self.on_record(dir, hdr.content_type, fragment, offset, info, certs);
             if self.side_done(dir) {
                 return;
             }
@@ -169,6 +186,7 @@ impl TlsTracker {
         fragment: &[u8],
         offset: usize,
         info: &mut TlsInfo,
+        certs: &mut CertCache,
     ) {
         let encrypted = self.sides[dir.index()].encrypted;
         if !encrypted && ty != TlsRecordType::ApplicationData && fragment.len() > MAX_PLAINTEXT_LEN
@@ -196,7 +214,7 @@ impl TlsTracker {
                 _ => info.flag(TlsAnomalyKind::MalformedAlert, dir, offset),
             },
             TlsRecordType::Handshake if !encrypted => {
-                self.on_handshake_fragment(dir, fragment, offset, info)
+                self.on_handshake_fragment(dir, fragment, offset, info, certs)
             }
             TlsRecordType::ApplicationData => match dir {
                 Direction::ToServer if self.server_hello_seen || !self.early_data_offered => {
@@ -217,6 +235,7 @@ impl TlsTracker {
         fragment: &[u8],
         offset: usize,
         info: &mut TlsInfo,
+        certs: &mut CertCache,
     ) {
         let side = &mut self.sides[dir.index()];
         if side.handshake_abandoned {
@@ -246,7 +265,7 @@ impl TlsTracker {
                 break;
             };
             let msg_offset = self.sides[dir.index()].handshake_offset;
-            self.on_handshake_message(dir, ty, msg, msg_offset, info);
+            self.on_handshake_message(dir, ty, msg, msg_offset, info, certs);
             consumed += msg.len();
             if self.sides[dir.index()].encrypted || self.side_done(dir) {
                 return;
@@ -266,6 +285,7 @@ impl TlsTracker {
         msg: &[u8],
         offset: usize,
         info: &mut TlsInfo,
+        certs: &mut CertCache,
     ) {
         match (dir, ty) {
             (Direction::ToServer, HANDSHAKE_CLIENT_HELLO) => {
@@ -303,7 +323,7 @@ impl TlsTracker {
                 }
             }
             (Direction::ToClient, HANDSHAKE_CERTIFICATE) if self.server_hello_seen => {
-                self.read_certificates(dir, msg, offset, info);
+                self.read_certificates(dir, msg, offset, info, certs);
                 self.server_done = true;
             }
             (Direction::ToClient, HANDSHAKE_SERVER_HELLO_DONE) if self.server_hello_seen => {
@@ -313,7 +333,14 @@ impl TlsTracker {
         }
     }
 
-    fn read_certificates(&mut self, dir: Direction, msg: &[u8], offset: usize, info: &mut TlsInfo) {
+    fn read_certificates(
+        &mut self,
+        dir: Direction,
+        msg: &[u8],
+        offset: usize,
+        info: &mut TlsInfo,
+        certs: &mut CertCache,
+    ) {
         let Ok((_, TlsMessage::Handshake(TlsMessageHandshake::Certificate(chain)))) =
             parse_tls_message_handshake(msg)
         else {
@@ -328,7 +355,7 @@ impl TlsTracker {
                 info.flag(TlsAnomalyKind::CertificateTooLarge, dir, offset);
                 continue;
             }
-            match parse_certificate(raw.data) {
+            match certs.parse(raw.data) {
                 Some(cert) => info.certificates.push(cert),
                 None => info.flag(TlsAnomalyKind::CertificateUnparsable, dir, offset),
             }

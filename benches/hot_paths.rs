@@ -1,0 +1,204 @@
+//! Micro-benchmarks of the per-packet hot paths, on bytes the project recorded itself
+//! (`captures/`): the decoder, the flow table, and the dissectors that run on most flows
+//! (TLS ClientHello, QUIC Initial, DNS, STUN, RTP). `cargo bench --bench hot_paths`.
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use leakscope::capture::LinkType;
+use leakscope::capture::file::FileSource;
+use leakscope::decode::{self, Decoded};
+use leakscope::dissect::quic::{QuicInfo, QuicTracker};
+use leakscope::dissect::{dns, rtp, stun, tls};
+use leakscope::flow::{FlowConfig, FlowTable};
+use leakscope::model::{Direction, Endpoint, FlowKey, IpProto, Timestamp};
+use std::hint::black_box;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+
+/// Every frame of a project capture, owned.
+fn frames(name: &str) -> Vec<(LinkType, Vec<u8>)> {
+    let mut out = Vec::new();
+    if let Ok(mut src) = FileSource::open(Path::new("captures").join(name).as_path()) {
+        while let Some(Ok(f)) = src.next_frame() {
+            out.push((f.link, f.data.to_vec()));
+        }
+    }
+    out
+}
+
+/// Transport payloads (with ports) of a capture's frames.
+fn payloads(name: &str) -> Vec<(u16, u16, IpProto, Vec<u8>)> {
+    frames(name)
+        .iter()
+        .filter_map(|(link, data)| match decode::decode(*link, data) {
+            Decoded::Packet(p) => Some((p.sport, p.dport, p.proto, p.payload.to_vec())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn first_payload(name: &str, pick: impl Fn(u16, u16, IpProto, &[u8]) -> bool) -> Vec<u8> {
+    payloads(name)
+        .into_iter()
+        .find(|(s, d, proto, p)| pick(*s, *d, *proto, p))
+        .map(|(_, _, _, p)| p)
+        .unwrap_or_default()
+}
+
+fn dissectors(c: &mut Criterion) {
+    let hello = first_payload("tls13_zoom.pcap", |_, _, proto, p| {
+        proto == IpProto::TCP && p.len() > 9 && p[0] == 0x16 && p[5] == 1
+    });
+    assert!(
+        !hello.is_empty(),
+        "no ClientHello in captures/tls13_zoom.pcap"
+    );
+    let msg = hello[5..].to_vec();
+    let mut g = c.benchmark_group("dissect");
+    g.throughput(Throughput::Bytes(msg.len() as u64));
+    g.bench_function("tls_client_hello", |b| {
+        b.iter(|| tls::parse_client_hello_message(black_box(&msg)))
+    });
+    g.bench_function("tls_ja3_ja4", |b| {
+        let ch = tls::parse_client_hello_message(&msg).unwrap_or_default();
+        b.iter(|| (tls::ja3(black_box(&ch)), tls::ja4(black_box(&ch), 't')))
+    });
+
+    let initial = first_payload("quic_v1.pcap", |_, d, proto, p| {
+        proto == IpProto::UDP && d == 443 && p.first().is_some_and(|b| b & 0x80 != 0)
+    });
+    assert!(
+        !initial.is_empty(),
+        "no QUIC Initial in captures/quic_v1.pcap"
+    );
+    g.throughput(Throughput::Bytes(initial.len() as u64));
+    g.bench_function("quic_initial", |b| {
+        b.iter_batched(
+            || (QuicTracker::default(), QuicInfo::default()),
+            |(mut t, mut info)| {
+                t.on_datagram(Direction::ToServer, black_box(&initial), &mut info);
+                info
+            },
+            BatchSize::SmallInput,
+        )
+    });
+
+    let answer = first_payload("dns_udp_tcp.pcap", |s, _, proto, p| {
+        proto == IpProto::UDP && s == 53 && !p.is_empty()
+    });
+    assert!(
+        !answer.is_empty(),
+        "no DNS response in captures/dns_udp_tcp.pcap"
+    );
+    g.throughput(Throughput::Bytes(answer.len() as u64));
+    g.bench_function("dns_response", |b| {
+        b.iter(|| dns::parse(black_box(&answer)))
+    });
+
+    let binding = first_payload("webrtc_p2p.pcap", |_, _, proto, p| {
+        proto == IpProto::UDP && stun::looks_like_stun(p)
+    });
+    assert!(!binding.is_empty(), "no STUN in captures/webrtc_p2p.pcap");
+    g.throughput(Throughput::Bytes(binding.len() as u64));
+    g.bench_function("stun", |b| b.iter(|| stun::parse(black_box(&binding))));
+
+    let media = first_payload("sip_rtp_plain.pcap", |s, d, proto, p| {
+        proto == IpProto::UDP && s != 5060 && d != 5060 && rtp::parse_rtp(p).is_ok()
+    });
+    assert!(!media.is_empty(), "no RTP in captures/sip_rtp_plain.pcap");
+    g.throughput(Throughput::Bytes(media.len() as u64));
+    g.bench_function("rtp", |b| b.iter(|| rtp::parse_rtp(black_box(&media))));
+    g.finish();
+}
+
+fn decoder(c: &mut Criterion) {
+    let all: Vec<(LinkType, Vec<u8>)> = [
+        "tls13_zoom.pcap",
+        "quic_v1.pcap",
+        "sip_rtp_plain.pcap",
+        "webrtc_p2p.pcap",
+    ]
+    .iter()
+    .flat_map(|n| frames(n))
+    .collect();
+    let mut g = c.benchmark_group("decode");
+    g.throughput(Throughput::Elements(all.len() as u64));
+    g.bench_function("frames", |b| {
+        b.iter(|| {
+            all.iter()
+                .filter(|(link, data)| {
+                    matches!(decode::decode(*link, black_box(data)), Decoded::Packet(_))
+                })
+                .count()
+        })
+    });
+    g.finish();
+}
+
+const FLOWS: u32 = 100_000;
+
+fn key(i: u32) -> (FlowKey, Endpoint, Endpoint) {
+    let client = Endpoint::new(
+        IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | (i >> 16))),
+        i as u16,
+    );
+    let server = Endpoint::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 443);
+    let (k, _) = FlowKey::new(IpProto::TCP, client, server);
+    (k, client, server)
+}
+
+fn flow_table(c: &mut Criterion) {
+    let keys: Vec<_> = (0..FLOWS).map(key).collect();
+    let fill = |table: &mut FlowTable| {
+        for (i, (k, cl, sv)) in keys.iter().enumerate() {
+            table.insert(
+                *k,
+                *cl,
+                *sv,
+                Timestamp::from_secs(i as u64 / 1000),
+                &mut |_, _| {},
+            );
+        }
+    };
+    let mut g = c.benchmark_group("flow_table");
+    g.throughput(Throughput::Elements(u64::from(FLOWS)));
+    g.bench_function("insert", |b| {
+        b.iter_batched(
+            || FlowTable::new(FlowConfig::default()),
+            |mut t| {
+                fill(&mut t);
+                t
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    let mut table = FlowTable::new(FlowConfig::default());
+    fill(&mut table);
+    g.bench_function("lookup_touch", |b| {
+        b.iter(|| {
+            for (k, _, _) in &keys {
+                if let Some(idx) = table.get(black_box(k)) {
+                    table.touch(idx);
+                }
+            }
+        })
+    });
+    g.bench_function("expire_all", |b| {
+        b.iter_batched(
+            || {
+                let mut t = FlowTable::new(FlowConfig::default());
+                fill(&mut t);
+                t
+            },
+            |mut t| {
+                let mut n = 0u32;
+                t.expire(Timestamp::from_secs(100_000), &mut |_, _| n += 1);
+                n
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, dissectors, decoder, flow_table);
+criterion_main!(benches);
