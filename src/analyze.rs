@@ -7,7 +7,8 @@ use crate::engine::{Engine, EngineConfig};
 use crate::enrich::geo::{GeoDb, Jurisdiction, TransferRules, country_name};
 use crate::flow::{EndReason, Flow};
 use crate::model::Timestamp;
-use crate::report::{FlowRecord, Sink};
+use crate::report::record::FlowCounts;
+use crate::report::{FlowRecord, InputSummary, Sink, Summary};
 use crate::session::{SessionRecord, Sessions};
 use crate::signature::SignatureSet;
 use crate::verdict::Severity;
@@ -81,6 +82,28 @@ impl Analyzer {
 
     pub fn signatures(&self) -> &SignatureSet {
         &self.sigs
+    }
+
+    /// The closing summary record of a run over `inputs` (errors counted from them).
+    pub fn summary(&self, inputs: Vec<InputSummary>, first_seen: Option<Timestamp>) -> Summary {
+        let engine = &self.engine;
+        let errors = inputs.iter().filter(|s| s.error.is_some()).count() as u64;
+        Summary {
+            record: "summary",
+            inputs,
+            first_seen,
+            last_seen: first_seen.map(|_| engine.now()),
+            packets: engine.packets,
+            flows: FlowCounts {
+                reported: self.stats.flows_reported,
+                table: engine.table().stats,
+            },
+            analysis: self.stats,
+            defrag: engine.defrag().stats,
+            errors,
+            policy: None,
+            live: None,
+        }
     }
 
     /// Sessions still open, with their verdict so far.

@@ -8,7 +8,6 @@
 use crate::analyze::{Analyzer, AnalyzerConfig};
 use crate::capture::file::{CaptureFormat, FileSource};
 use crate::model::Timestamp;
-use crate::report::record::FlowCounts;
 use crate::report::{InputSummary, Sink, Summary};
 use std::io;
 use std::path::PathBuf;
@@ -68,24 +67,7 @@ pub fn replay(
         summaries.push(input);
     }
     analyzer.finish(sink)?;
-    let engine = analyzer.engine();
-    let errors = summaries.iter().filter(|s| s.error.is_some()).count() as u64;
-    let summary = Summary {
-        record: "summary",
-        inputs: summaries,
-        first_seen,
-        last_seen: first_seen.map(|_| engine.now()),
-        packets: engine.packets,
-        flows: FlowCounts {
-            reported: analyzer.stats.flows_reported,
-            table: engine.table().stats,
-        },
-        analysis: analyzer.stats,
-        defrag: engine.defrag().stats,
-        errors,
-        policy: None,
-        live: None,
-    };
+    let summary = analyzer.summary(summaries, first_seen);
     sink.summary(&summary)?;
     Ok(Outcome {
         summary,
@@ -93,7 +75,8 @@ pub fn replay(
     })
 }
 
-fn format_name(f: CaptureFormat) -> &'static str {
+/// The name of a capture format in reports.
+pub fn format_name(f: CaptureFormat) -> &'static str {
     match f {
         CaptureFormat::Pcap { nanos: false, .. } => "pcap",
         CaptureFormat::Pcap { nanos: true, .. } => "pcap-ns",

@@ -5,9 +5,9 @@ use super::output::{Output, Status};
 use super::run::PUBLISH_EVERY;
 use super::stop::StopHandle;
 use crate::analyze::{Analyzer, AnalyzerConfig};
-use crate::capture::{CaptureFormat, FileSource};
+use crate::capture::FileSource;
 use crate::model::Timestamp;
-use crate::report::record::FlowCounts;
+use crate::replay::format_name;
 use crate::report::{InputSummary, Summary};
 use std::io;
 use std::path::PathBuf;
@@ -119,37 +119,12 @@ pub fn replay_feed(
         summaries.push(input);
     }
     analyzer.finish(out)?;
-    let engine = analyzer.engine();
-    let errors = summaries.iter().filter(|s| s.error.is_some()).count() as u64;
-    let summary = Summary {
-        record: "summary",
-        inputs: summaries,
-        first_seen: status.first_seen,
-        last_seen: status.first_seen.map(|_| engine.now()),
-        packets: engine.packets,
-        flows: FlowCounts {
-            reported: analyzer.stats.flows_reported,
-            table: engine.table().stats,
-        },
-        analysis: analyzer.stats,
-        defrag: engine.defrag().stats,
-        errors,
-        policy: None,
-        live: None,
-    };
+    let summary = analyzer.summary(summaries, status.first_seen);
     out.summary(&summary)?;
     status.finished = true;
     status.progress = Some(1.0);
     out.publish(&analyzer, &status);
     Ok(summary)
-}
-
-fn format_name(f: CaptureFormat) -> &'static str {
-    match f {
-        CaptureFormat::Pcap { nanos: false, .. } => "pcap",
-        CaptureFormat::Pcap { nanos: true, .. } => "pcap-ns",
-        CaptureFormat::PcapNg => "pcapng",
-    }
 }
 
 #[cfg(test)]

@@ -22,7 +22,6 @@ use super::stop::StopHandle;
 use crate::analyze::{Analyzer, AnalyzerConfig};
 use crate::capture::Frame;
 use crate::model::Timestamp;
-use crate::report::record::FlowCounts;
 use crate::report::{InputSummary, LiveStats, Summary};
 use std::fs::File;
 use std::io::{self, BufWriter};
@@ -351,25 +350,13 @@ impl Running {
         let c = &self.counters;
         let error = c.error.lock().ok().and_then(|e| e.clone());
         let drops = self.drops();
+        let input = InputSummary {
+            name: self.interface.clone(),
+            format: Some("live".into()),
+            frames: engine.packets.frames,
+            error,
+        };
         Summary {
-            record: "summary",
-            inputs: vec![InputSummary {
-                name: self.interface.clone(),
-                format: Some("live".into()),
-                frames: engine.packets.frames,
-                error: error.clone(),
-            }],
-            first_seen: self.first_seen,
-            last_seen: self.first_seen.map(|_| engine.now()),
-            packets: engine.packets,
-            flows: FlowCounts {
-                reported: analyzer.stats.flows_reported,
-                table: engine.table().stats,
-            },
-            analysis: analyzer.stats,
-            defrag: engine.defrag().stats,
-            errors: u64::from(error.is_some()),
-            policy: None,
             live: Some(LiveStats {
                 interface: self.interface.clone(),
                 captured: c.queued.load(Ordering::Relaxed) + drops.leakscope,
@@ -382,6 +369,7 @@ impl Running {
                 gid: self.identity.gid,
                 written_to,
             }),
+            ..analyzer.summary(vec![input], self.first_seen)
         }
     }
 }
