@@ -6,6 +6,8 @@ use std::io::{self, BufWriter, Write};
 pub struct NdjsonSink<'w> {
     out: BufWriter<Box<dyn Write + 'w>>,
     flush_each: bool,
+    /// One record, serialised here first (reused: no allocation per record).
+    line: Vec<u8>,
 }
 
 impl<'w> NdjsonSink<'w> {
@@ -13,6 +15,7 @@ impl<'w> NdjsonSink<'w> {
         NdjsonSink {
             out: BufWriter::with_capacity(256 * 1024, out),
             flush_each: false,
+            line: Vec::with_capacity(4096),
         }
     }
 
@@ -23,8 +26,10 @@ impl<'w> NdjsonSink<'w> {
     }
 
     fn line(&mut self, value: &impl serde::Serialize) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, value)?;
-        self.out.write_all(b"\n")?;
+        self.line.clear();
+        sonic_rs::to_writer(&mut self.line, value).map_err(io::Error::other)?;
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)?;
         if self.flush_each {
             self.out.flush()?;
         }
