@@ -141,7 +141,7 @@ impl Serialize for IpProto {
 }
 
 /// One side of a flow: address and port (port 0 for protocols without ports).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Endpoint {
     pub ip: IpAddr,
     pub port: u16,
@@ -151,6 +151,62 @@ impl Endpoint {
     pub fn new(ip: IpAddr, port: u16) -> Self {
         Endpoint { ip, port }
     }
+
+    /// `self <= other` in the derived order (IPv4 before IPv6, then address bytes, then
+    /// port), with the addresses compared as integers: this runs once per packet.
+    #[inline]
+    fn le(&self, other: &Endpoint) -> bool {
+        match (self.ip, other.ip) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => {
+                (u32::from(a), self.port) <= (u32::from(b), other.port)
+            }
+            (IpAddr::V6(a), IpAddr::V6(b)) => {
+                (u128::from(a), self.port) <= (u128::from(b), other.port)
+            }
+            (IpAddr::V4(_), IpAddr::V6(_)) => true,
+            (IpAddr::V6(_), IpAddr::V4(_)) => false,
+        }
+    }
+}
+
+/// `{"ip": "192.0.2.1", "port": 443}`. IPv4 text is written without `core::fmt` (two per
+/// flow record); IPv6 uses the standard RFC 5952 form.
+impl Serialize for Endpoint {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Endpoint", 2)?;
+        match self.ip {
+            IpAddr::V4(ip) => {
+                let mut buf = [0u8; 15];
+                st.serialize_field("ip", ipv4_text(ip.octets(), &mut buf))?;
+            }
+            IpAddr::V6(ip) => st.serialize_field("ip", &ip)?,
+        }
+        st.serialize_field("port", &self.port)?;
+        st.end()
+    }
+}
+
+/// Dotted-quad text of `octets` in `buf`.
+fn ipv4_text(octets: [u8; 4], buf: &mut [u8; 15]) -> &str {
+    let mut n = 0;
+    for (i, o) in octets.into_iter().enumerate() {
+        if i > 0 {
+            buf[n] = b'.';
+            n += 1;
+        }
+        if o >= 100 {
+            buf[n] = b'0' + o / 100;
+            n += 1;
+        }
+        if o >= 10 {
+            buf[n] = b'0' + o / 10 % 10;
+            n += 1;
+        }
+        buf[n] = b'0' + o % 10;
+        n += 1;
+    }
+    std::str::from_utf8(&buf[..n]).unwrap_or_default()
 }
 
 impl fmt::Display for Endpoint {
@@ -174,7 +230,7 @@ pub struct FlowKey {
 impl FlowKey {
     /// The canonical key of a packet from `src` to `dst`, and whether `src` is `lo`.
     pub fn new(proto: IpProto, src: Endpoint, dst: Endpoint) -> (FlowKey, bool) {
-        if src <= dst {
+        if src.le(&dst) {
             (
                 FlowKey {
                     proto,
@@ -236,6 +292,57 @@ pub enum Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoint_order_matches_the_derived_order() {
+        let eps = [
+            Endpoint::new("10.0.0.1".parse().unwrap(), 80),
+            Endpoint::new("10.0.0.1".parse().unwrap(), 79),
+            Endpoint::new("9.255.255.255".parse().unwrap(), 65535),
+            Endpoint::new("255.0.0.0".parse().unwrap(), 0),
+            Endpoint::new("::1".parse().unwrap(), 1),
+            Endpoint::new("fe80::1".parse().unwrap(), 1),
+            Endpoint::new("::ffff:10.0.0.1".parse().unwrap(), 80),
+        ];
+        for a in &eps {
+            for b in &eps {
+                assert_eq!(a.le(b), a <= b, "{a} vs {b}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_paths_agree_with_std(a: [u8; 4], b: [u8; 16], pa: u16, pb: u16, v6a: bool, v6b: bool) {
+            let ip = |v6: bool| -> IpAddr { if v6 { b.into() } else { a.into() } };
+            let x = Endpoint::new(ip(v6a), pa);
+            let y = Endpoint::new(ip(v6b), pb);
+            proptest::prop_assert_eq!(x.le(&y), x <= y);
+            let mut buf = [0u8; 15];
+            let v4 = std::net::Ipv4Addr::from(a);
+            proptest::prop_assert_eq!(ipv4_text(a, &mut buf), v4.to_string());
+        }
+    }
+
+    #[test]
+    fn ipv4_text_matches_display() {
+        for ip in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "10.0.9.100",
+            "192.168.1.10",
+            "1.22.103.4",
+        ] {
+            let ip: std::net::Ipv4Addr = ip.parse().unwrap();
+            let mut buf = [0u8; 15];
+            assert_eq!(ipv4_text(ip.octets(), &mut buf), ip.to_string());
+        }
+        let e = Endpoint::new("192.0.2.1".parse().unwrap(), 443);
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"ip":"192.0.2.1","port":443}"#
+        );
+    }
 
     #[test]
     fn rfc3339_formats_utc_with_micros() {
