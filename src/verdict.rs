@@ -94,7 +94,7 @@ pub fn judge(i: &Input<'_>) -> (Encryption, Vec<Finding>) {
     let mut findings = Vec::new();
     let f = i.flow;
     let facts = &f.facts;
-    let server = describe_server(i);
+    let server = ServerWords::new(i);
     let app_sig = i.class.app.and_then(|a| i.sigs.app(a));
     let app_name = app_sig.map_or("the app", |a| a.name.as_str());
 
@@ -141,6 +141,32 @@ pub fn judge(i: &Input<'_>) -> (Encryption, Vec<Finding>) {
     (encryption, findings)
 }
 
+/// How findings name the server: `name (ip, org, country)`. Built only when a finding is
+/// written: most flows have none.
+struct ServerWords<'a> {
+    input: &'a Input<'a>,
+    text: std::cell::OnceCell<String>,
+}
+
+impl<'a> ServerWords<'a> {
+    fn new(input: &'a Input<'a>) -> Self {
+        ServerWords {
+            input,
+            text: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> &str {
+        self.text.get_or_init(|| describe_server(self.input))
+    }
+}
+
+impl std::fmt::Display for ServerWords<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.get())
+    }
+}
+
 fn describe_server(i: &Input<'_>) -> String {
     let ip = i.flow.server.ip;
     let mut s = match i.server_name {
@@ -168,7 +194,11 @@ fn describe_server(i: &Input<'_>) -> String {
     s
 }
 
-fn media_verdict(i: &Input<'_>, server: &str, findings: &mut Vec<Finding>) -> Encryption {
+fn media_verdict(
+    i: &Input<'_>,
+    server: &ServerWords<'_>,
+    findings: &mut Vec<Finding>,
+) -> Encryption {
     let f = i.flow;
     let facts = &f.facts;
     let c = i.class;
@@ -301,7 +331,7 @@ fn media_verdict(i: &Input<'_>, server: &str, findings: &mut Vec<Finding>) -> En
     Encryption::Unknown
 }
 
-fn server_terminated(app_name: &str, server: &str, route_words: &str) -> Finding {
+fn server_terminated(app_name: &str, server: &ServerWords<'_>, route_words: &str) -> Finding {
     Finding::new(
         "server-terminated",
         Severity::High,
@@ -336,7 +366,7 @@ fn first_sentence(s: &str) -> &str {
 
 /// SSL/TLS ≤ 1.1, NULL/EXPORT/RC4/3DES ciphers, expired certificates, and self-signed ones
 /// where a CA certificate is expected.
-fn weak_tls(i: &Input<'_>, server: &str, findings: &mut Vec<Finding>) {
+fn weak_tls(i: &Input<'_>, server: &ServerWords<'_>, findings: &mut Vec<Finding>) {
     use crate::dissect::tls::{cipher_is_weak, cipher_name, version_name};
     let Some(t) = i.flow.facts.tls.as_deref() else {
         return;
@@ -385,7 +415,7 @@ fn weak_tls(i: &Input<'_>, server: &str, findings: &mut Vec<Finding>) {
     }
 }
 
-fn telemetry(i: &Input<'_>, server: &str, findings: &mut Vec<Finding>) {
+fn telemetry(i: &Input<'_>, server: &ServerWords<'_>, findings: &mut Vec<Finding>) {
     let Some(t) = i.class.telemetry else { return };
     let first_party =
         i.class.first_party_telemetry || i.session.is_some_and(|s| t.is_first_party_for(s.app));
@@ -409,7 +439,7 @@ fn telemetry(i: &Input<'_>, server: &str, findings: &mut Vec<Finding>) {
         .session
         .map(|s| format!(" {}", crate::session::offset_words(s.offset_s)))
         .unwrap_or_default();
-    let name = i.server_name.unwrap_or(server);
+    let name = i.server_name.unwrap_or(server.get());
     if first_party {
         findings.push(Finding::new(
             "first-party-telemetry",
@@ -433,7 +463,7 @@ fn telemetry(i: &Input<'_>, server: &str, findings: &mut Vec<Finding>) {
     }
 }
 
-fn transfer(i: &Input<'_>, server: &str, findings: &mut Vec<Finding>) {
+fn transfer(i: &Input<'_>, server: &ServerWords<'_>, findings: &mut Vec<Finding>) {
     let Some(p) = i.place else { return };
     let Some((severity, note)) = p.third_country else {
         return;
