@@ -11,6 +11,9 @@ pub const MAX_STREAM_BYTES: usize = 64 * 1024;
 pub const MAX_OOO_SEGMENTS: usize = 16;
 /// Bytes held in out-of-order segments per direction.
 pub const MAX_OOO_BYTES: usize = 32 * 1024;
+/// First allocation of a direction's stream buffer: a TLS ClientHello or a server's
+/// ServerHello + certificates usually fit.
+const FIRST_RESERVE: usize = 4096;
 
 /// One direction of a TCP connection.
 #[derive(Debug, Default)]
@@ -64,6 +67,10 @@ impl Stream {
     fn append(&mut self, bytes: &[u8]) {
         let room = MAX_STREAM_BYTES - self.data.len();
         let take = bytes.len().min(room);
+        if self.data.capacity() == 0 {
+            // A handshake is a few KiB: grow once, not from the first segment's size up.
+            self.data.reserve(take.max(FIRST_RESERVE).min(room));
+        }
         self.data.extend_from_slice(&bytes[..take]);
         if let Some(n) = self.next.as_mut() {
             *n = n.wrapping_add(bytes.len() as u32);
