@@ -5,8 +5,8 @@ use super::error::{At, CaptureErrorKind};
 use std::io::{self, Read};
 
 /// Size of the reusable buffer and so of each read: 128 KiB fits in L2, so the frames the
-/// kernel just copied are still in cache when they are parsed (1 MiB reads measured ~10 %
-/// slower on the corpus mix); a syscall per 128 KiB is still rare.
+/// kernel just copied are still in cache when they are parsed; a syscall per 128 KiB is
+/// still rare.
 pub(super) const READ_CHUNK: usize = 1 << 17;
 
 pub(super) struct StreamBuf {
