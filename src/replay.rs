@@ -20,6 +20,28 @@ pub struct Outcome {
     pub anything_read: bool,
 }
 
+/// [`replay`] with the flow table split over `threads` engine threads
+/// ([`crate::parallel`]): 1 runs everything on the calling thread, 0 means one thread per
+/// CPU. The records are the same, in the same order, whatever the number (as long as no
+/// shard's flow cap, `max_flows / threads`, is reached).
+pub fn replay_threads(
+    inputs: &[PathBuf],
+    config: AnalyzerConfig,
+    threads: usize,
+    sink: &mut dyn Sink,
+    on_error: &mut dyn FnMut(&str),
+) -> io::Result<Outcome> {
+    let threads = match threads {
+        0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        n => n,
+    };
+    if threads <= 1 {
+        replay(inputs, config, sink, on_error)
+    } else {
+        crate::parallel::replay(inputs, config, threads, sink, on_error)
+    }
+}
+
 /// Replay `inputs` into `sink`. `on_error` gets one line per input that failed.
 pub fn replay(
     inputs: &[PathBuf],
