@@ -145,7 +145,7 @@ impl Analyzer {
             let more = self
                 .engine
                 .finish_some(FINISH_BATCH, &mut |f, r| finished.push((f, r)));
-            self.reporter.report_all(&mut self.finished, sink)?;
+            self.reporter.report_in_order(&mut self.finished, sink)?;
             if !more {
                 return Ok(());
             }
@@ -230,16 +230,27 @@ impl Reporter {
         }
     }
 
-    /// Report flows that ended at the same moment (one frame), by flow id: the order does
-    /// not depend on which table list or shard they came from. Empties `finished`.
+    /// Report flows that ended at the same moment (one frame) in the order they went quiet
+    /// (last packet, then flow id): the order does not depend on which table list or shard
+    /// they came from, and within one timeout class it is the table's own. Empties
+    /// `finished`.
     pub fn report_all(
         &mut self,
         finished: &mut Vec<(Flow, EndReason)>,
         sink: &mut dyn Sink,
     ) -> io::Result<()> {
         if finished.len() > 1 {
-            finished.sort_unstable_by_key(|(f, _)| f.id);
+            finished.sort_unstable_by_key(|(f, _)| (f.last_seen, f.id));
         }
+        self.report_in_order(finished, sink)
+    }
+
+    /// Report `finished` in its order (the end of input's flows, by id). Empties it.
+    pub fn report_in_order(
+        &mut self,
+        finished: &mut Vec<(Flow, EndReason)>,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
         let mut result = Ok(());
         for (flow, reason) in finished.drain(..) {
             if result.is_ok() {

@@ -55,8 +55,9 @@ struct ReplayArgs {
     /// With --tui: replay at this multiple of the recorded speed (1 = as recorded).
     #[arg(long, requires = "tui", value_name = "FACTOR")]
     speed: Option<f64>,
-    /// Split the flow table over N threads (plus a reader and the analysis); 0 = one per
-    /// CPU. Same records in the same order; each thread keeps at most max-flows / N flows.
+    /// Busy threads: the analysis on one, the flow table split over the other N - 1
+    /// (plus a light reader); 0 = one per CPU. Same records in the same order; each flow
+    /// table thread keeps at most max-flows / (N - 1) flows.
     #[arg(long, short = 'j', default_value_t = 1, value_name = "N", conflicts_with = "tui",
           value_parser = clap::value_parser!(u16).range(0..=64))]
     threads: u16,

@@ -28,9 +28,11 @@ use crate::report::{InputSummary, Sink};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::io;
+use std::iter::Peekable;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::vec::IntoIter;
 
 /// A batch is sent once it holds this many frame bytes or [`BATCH_FRAMES`] frames: large
 /// enough that channel traffic is negligible, small enough to keep every thread busy.
@@ -231,7 +233,7 @@ fn run_shard(mut engine: Engine, batches: &Receiver<Arc<Batch>>, out: &SyncSende
             source = batch.source;
             engine.set_source(source);
         }
-        let mut events = Vec::new();
+        let mut events = Vec::with_capacity(batch.frames.len() / 4);
         for (i, frame) in batch.frames().enumerate() {
             engine.ingest_shard(batch.first + i as u64, &frame, &mut events);
         }
@@ -332,17 +334,29 @@ impl Merger {
                             _ => return Err(shard_gone()),
                         }
                     }
+                    // The next frame any shard has an event for.
+                    let next_event = |events: &mut [Peekable<IntoIter<ShardEvent>>]| {
+                        events
+                            .iter_mut()
+                            .filter_map(|e| e.peek().map(|ev| ev.frame))
+                            .min()
+                            .unwrap_or(u64::MAX)
+                    };
+                    let mut next = next_event(&mut events);
                     for (i, frame) in batch.frames.iter().enumerate() {
                         let index = batch.first + i as u64;
                         self.first_seen.get_or_insert(frame.ts);
                         self.now = self.now.max(frame.ts);
-                        for (shard, e) in events.iter_mut().enumerate() {
-                            while let Some(ev) = e.next_if(|ev| ev.frame == index) {
-                                self.pending.push((ev.step, shard, ev.kind));
+                        if index == next {
+                            for (shard, e) in events.iter_mut().enumerate() {
+                                while let Some(ev) = e.next_if(|ev| ev.frame == index) {
+                                    self.pending.push((ev.step, shard, ev.kind));
+                                }
                             }
+                            next = next_event(&mut events);
+                            self.apply_pending();
+                            self.reporter.report_all(&mut self.finished, sink)?;
                         }
-                        self.apply_pending();
-                        self.reporter.report_all(&mut self.finished, sink)?;
                         self.reporter.sweep_sessions(self.now, sink)?;
                     }
                     frames = batch.next_index();

@@ -20,10 +20,12 @@ pub struct Outcome {
     pub anything_read: bool,
 }
 
-/// [`replay`] with the flow table split over `threads` engine threads
-/// ([`crate::parallel`]): 1 runs everything on the calling thread, 0 means one thread per
-/// CPU. The records are the same, in the same order, whatever the number (as long as no
-/// shard's flow cap, `max_flows / threads`, is reached).
+/// [`replay`] on `threads` busy threads ([`crate::parallel`]): 1 runs everything on the
+/// calling thread; N > 1 runs the analysis (classify → verdict → sessions → sink) on the
+/// calling thread and splits the flow table over N − 1 engine threads, so 2 threads
+/// pipeline engine and analysis; 0 means one thread per CPU. The records are the same, in
+/// the same order, whatever the number (as long as no engine thread's flow cap,
+/// `max_flows / (N − 1)`, is reached).
 pub fn replay_threads(
     inputs: &[PathBuf],
     config: AnalyzerConfig,
@@ -38,7 +40,7 @@ pub fn replay_threads(
     if threads <= 1 {
         replay(inputs, config, sink, on_error)
     } else {
-        crate::parallel::replay(inputs, config, threads, sink, on_error)
+        crate::parallel::replay(inputs, config, threads - 1, sink, on_error)
     }
 }
 
