@@ -13,8 +13,13 @@
 //! end at the same frame by flow id, as [`Analyzer`](crate::analyze::Analyzer) does. At the
 //! end of input the shards' remaining flows are merged by flow id.
 //!
-//! The one difference from a single thread: the flow cap (`max_flows`) is per shard
-//! (`max_flows / N` each), so a capture that overflows the table evicts other flows.
+//! Differences from a single thread: the flow cap (`max_flows`) is per shard (`max_flows / N`
+//! each), so a capture that overflows the table evicts other flows. And with two or more
+//! shards, a capture whose timestamps go backwards may expire a flow at another frame: a
+//! flow's place in its idle list follows its last packet's arrival, not its time, and the
+//! sweep stops at the first flow that is not idle yet, which may sit in another shard's
+//! list (3 of the 531 nDPI corpus captures, all with `time_went_backwards` > 0, report two
+//! flows in swapped order).
 
 use crate::analyze::{AnalyzerConfig, EngineCounts, Reporter};
 use crate::capture::file::FileSource;
