@@ -3,9 +3,10 @@
 
 use crate::capture::Frame;
 use crate::classify::{self, Links};
-use crate::engine::{Engine, EngineConfig};
+use crate::decode::defrag::DefragStats;
+use crate::engine::{Engine, EngineConfig, PacketStats};
 use crate::enrich::geo::{GeoDb, Jurisdiction, TransferRules, country_name};
-use crate::flow::{EndReason, Flow};
+use crate::flow::{EndReason, Flow, TableStats};
 use crate::model::Timestamp;
 use crate::report::record::FlowCounts;
 use crate::report::{FlowRecord, InputSummary, Sink, Summary};
@@ -49,29 +50,22 @@ pub struct AnalysisStats {
     pub findings: u64,
 }
 
+/// Frame in, records out: an [`Engine`] in front of a [`Reporter`].
 pub struct Analyzer {
     engine: Engine,
-    sigs: SignatureSet,
-    geo: Option<Arc<GeoDb>>,
-    transfer: TransferRules,
-    sessions: Sessions,
-    sources: Vec<String>,
+    reporter: Reporter,
     finished: Vec<(Flow, EndReason)>,
-    next_session_sweep: Timestamp,
+    /// A copy of the reporter's counters, updated after every call.
     pub stats: AnalysisStats,
 }
 
 impl Analyzer {
     pub fn new(config: AnalyzerConfig) -> Self {
+        let engine = Engine::new(config.engine);
         Analyzer {
-            engine: Engine::new(config.engine),
-            sigs: config.signatures,
-            geo: config.geo,
-            transfer: config.transfer,
-            sessions: Sessions::default(),
-            sources: Vec::new(),
+            engine,
+            reporter: Reporter::new(config),
             finished: Vec::new(),
-            next_session_sweep: Timestamp(0),
             stats: AnalysisStats::default(),
         }
     }
@@ -81,49 +75,43 @@ impl Analyzer {
     }
 
     pub fn signatures(&self) -> &SignatureSet {
-        &self.sigs
+        &self.reporter.sigs
     }
 
     /// The closing summary record of a run over `inputs` (errors counted from them).
     pub fn summary(&self, inputs: Vec<InputSummary>, first_seen: Option<Timestamp>) -> Summary {
         let engine = &self.engine;
-        let errors = inputs.iter().filter(|s| s.error.is_some()).count() as u64;
-        Summary {
-            record: "summary",
+        self.reporter.summary(
             inputs,
             first_seen,
-            last_seen: first_seen.map(|_| engine.now()),
-            packets: engine.packets,
-            flows: FlowCounts {
-                reported: self.stats.flows_reported,
+            engine.now(),
+            EngineCounts {
+                packets: engine.packets,
                 table: engine.table().stats,
+                defrag: engine.defrag().stats,
             },
-            analysis: self.stats,
-            defrag: engine.defrag().stats,
-            errors,
-            policy: None,
-            live: None,
-        }
+        )
     }
 
     /// Sessions still open, with their verdict so far.
     pub fn open_sessions(&self) -> Vec<SessionRecord> {
-        self.sessions.open_records(&self.sigs)
+        self.reporter.open_sessions()
     }
 
     /// The next frames come from this input (its name goes into flow records).
     pub fn begin_input(&mut self, name: &str) {
-        self.sources.push(name.to_string());
-        self.engine
-            .set_source(u16::try_from(self.sources.len() - 1).unwrap_or(u16::MAX));
+        let source = self.reporter.begin_input(name);
+        self.engine.set_source(source);
     }
 
     /// Process one frame; flows and sessions that end are written to `sink`.
     pub fn ingest(&mut self, frame: &Frame<'_>, sink: &mut dyn Sink) -> io::Result<()> {
         let finished = &mut self.finished;
         self.engine.ingest(frame, &mut |f, r| finished.push((f, r)));
-        self.flush(sink)?;
-        self.sweep_sessions(sink)
+        let result = self.reporter.report_all(&mut self.finished, sink);
+        let result = result.and_then(|()| self.reporter.sweep_sessions(self.engine.now(), sink));
+        self.stats = self.reporter.stats;
+        result
     }
 
     /// Advance capture time to `now` without a frame (live capture with no traffic): flows
@@ -133,12 +121,147 @@ impl Analyzer {
     pub fn tick(&mut self, now: Timestamp, sink: &mut dyn Sink) -> io::Result<()> {
         let finished = &mut self.finished;
         self.engine.advance(now, &mut |f, r| finished.push((f, r)));
-        self.flush(sink)?;
-        self.sweep_sessions(sink)
+        let result = self.reporter.report_all(&mut self.finished, sink);
+        let result = result.and_then(|()| self.reporter.sweep_sessions(self.engine.now(), sink));
+        self.stats = self.reporter.stats;
+        result
     }
 
-    fn sweep_sessions(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
-        let now = self.engine.now();
+    /// End of input: report every remaining flow, then every open session.
+    pub fn finish(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
+        let result = self.finish_flows(sink);
+        let result = result.and_then(|()| self.reporter.finish_sessions(sink));
+        self.stats = self.reporter.stats;
+        result
+    }
+
+    fn finish_flows(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
+        let finished = &mut self.finished;
+        self.engine
+            .finish_fragments(&mut |f, r| finished.push((f, r)));
+        self.reporter.report_all(&mut self.finished, sink)?;
+        loop {
+            let finished = &mut self.finished;
+            let more = self
+                .engine
+                .finish_some(FINISH_BATCH, &mut |f, r| finished.push((f, r)));
+            self.reporter.report_in_order(&mut self.finished, sink)?;
+            if !more {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// The engine's counters, for the summary.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EngineCounts {
+    pub packets: PacketStats,
+    pub table: TableStats,
+    pub defrag: DefragStats,
+}
+
+/// The analysis behind the engine: classify → verdict → sessions → sink for each finished
+/// flow. [`Analyzer`] drives it from its own engine; `replay --threads N` from the merged
+/// events of N engine shards.
+pub struct Reporter {
+    sigs: SignatureSet,
+    geo: Option<Arc<GeoDb>>,
+    transfer: TransferRules,
+    sessions: Sessions,
+    sources: Vec<String>,
+    next_session_sweep: Timestamp,
+    pub stats: AnalysisStats,
+}
+
+impl Reporter {
+    /// Everything of `config` but the engine part.
+    pub fn new(config: AnalyzerConfig) -> Self {
+        Reporter {
+            sigs: config.signatures,
+            geo: config.geo,
+            transfer: config.transfer,
+            sessions: Sessions::default(),
+            sources: Vec::new(),
+            next_session_sweep: Timestamp(0),
+            stats: AnalysisStats::default(),
+        }
+    }
+
+    pub fn signatures(&self) -> &SignatureSet {
+        &self.sigs
+    }
+
+    /// A new input's name; returns its index for [`Flow::source`].
+    pub fn begin_input(&mut self, name: &str) -> u16 {
+        self.sources.push(name.to_string());
+        u16::try_from(self.sources.len() - 1).unwrap_or(u16::MAX)
+    }
+
+    /// Sessions still open, with their verdict so far.
+    pub fn open_sessions(&self) -> Vec<SessionRecord> {
+        self.sessions.open_records(&self.sigs)
+    }
+
+    /// The closing summary record.
+    pub fn summary(
+        &self,
+        inputs: Vec<InputSummary>,
+        first_seen: Option<Timestamp>,
+        now: Timestamp,
+        engine: EngineCounts,
+    ) -> Summary {
+        let errors = inputs.iter().filter(|s| s.error.is_some()).count() as u64;
+        Summary {
+            record: "summary",
+            inputs,
+            first_seen,
+            last_seen: first_seen.map(|_| now),
+            packets: engine.packets,
+            flows: FlowCounts {
+                reported: self.stats.flows_reported,
+                table: engine.table,
+            },
+            analysis: self.stats,
+            defrag: engine.defrag,
+            errors,
+            policy: None,
+            live: None,
+        }
+    }
+
+    /// Report flows that ended at the same moment (one frame) in the order they went quiet
+    /// (last packet, then flow id): the order does not depend on which table list or shard
+    /// they came from, and within one timeout class it is the table's own. Empties
+    /// `finished`.
+    pub fn report_all(
+        &mut self,
+        finished: &mut Vec<(Flow, EndReason)>,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
+        if finished.len() > 1 {
+            finished.sort_unstable_by_key(|(f, _)| (f.last_seen, f.id));
+        }
+        self.report_in_order(finished, sink)
+    }
+
+    /// Report `finished` in its order (the end of input's flows, by id). Empties it.
+    pub fn report_in_order(
+        &mut self,
+        finished: &mut Vec<(Flow, EndReason)>,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
+        let mut result = Ok(());
+        for (flow, reason) in finished.drain(..) {
+            if result.is_ok() {
+                result = self.report(&flow, reason, sink);
+            }
+        }
+        result
+    }
+
+    /// Report sessions idle at capture time `now` (checked every few seconds of it).
+    pub fn sweep_sessions(&mut self, now: Timestamp, sink: &mut dyn Sink) -> io::Result<()> {
         if now >= self.next_session_sweep {
             self.next_session_sweep = Timestamp(now.0.saturating_add(SESSION_SWEEP_NS));
             let mut ended = Vec::new();
@@ -150,18 +273,8 @@ impl Analyzer {
         Ok(())
     }
 
-    /// End of input: report every remaining flow, then every open session.
-    pub fn finish(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
-        loop {
-            let finished = &mut self.finished;
-            let more = self
-                .engine
-                .finish_some(FINISH_BATCH, &mut |f, r| finished.push((f, r)));
-            self.flush(sink)?;
-            if !more {
-                break;
-            }
-        }
+    /// End of input: report every open session.
+    pub fn finish_sessions(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
         for s in self.sessions.drain(&self.sigs) {
             self.write_session(&s, sink)?;
         }
@@ -171,18 +284,6 @@ impl Analyzer {
     fn write_session(&mut self, s: &SessionRecord, sink: &mut dyn Sink) -> io::Result<()> {
         self.stats.sessions_reported += 1;
         sink.session(s)
-    }
-
-    fn flush(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
-        let mut finished = std::mem::take(&mut self.finished);
-        let mut result = Ok(());
-        for (flow, reason) in finished.drain(..) {
-            if result.is_ok() {
-                result = self.report(&flow, reason, sink);
-            }
-        }
-        self.finished = finished;
-        result
     }
 
     /// Where the flow's far side is, judged against the transfer rules.
@@ -207,7 +308,13 @@ impl Analyzer {
         })
     }
 
-    fn report(&mut self, flow: &Flow, reason: EndReason, sink: &mut dyn Sink) -> io::Result<()> {
+    /// Classify, judge and write one finished flow (and the sessions it ended).
+    pub fn report(
+        &mut self,
+        flow: &Flow,
+        reason: EndReason,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
         let sigs = &self.sigs;
         let links = Links {
             local_endpoint_app: self

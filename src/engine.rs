@@ -4,11 +4,13 @@
 use crate::capture::Frame;
 use crate::decode::{self, Decoded, PacketView, Skip, TcpMeta, defrag::Defrag};
 use crate::dissect::tls::cert::CertCache;
-use crate::enrich::dns_cache::DnsCache;
+use crate::enrich::dns_cache::{DnsCache, Learned};
 use crate::flow::inspect::Ctx;
 use crate::flow::{EndReason, Flow, FlowConfig, FlowTable};
 use crate::model::{Endpoint, FlowKey, IpProto, Progress, Timestamp};
 use serde::Serialize;
+use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
 
 /// How often (in capture time) idle flows and stale fragments are swept.
 const SWEEP_INTERVAL_NS: u64 = Timestamp::NANOS_PER_SEC;
@@ -36,6 +38,93 @@ pub struct EngineConfig {
     pub flow: FlowConfig,
 }
 
+/// Sharded mode (`replay --threads N`): every shard engine sees every frame (so clocks,
+/// sweeps, reassembly and packet counters match a single engine), but keeps flows only for
+/// the 5-tuples whose symmetric hash falls to it, and reports in [`ShardEvent`]s.
+#[derive(Clone, Copy, Debug)]
+struct Shard {
+    index: u64,
+    count: u64,
+}
+
+impl Shard {
+    fn owns(&self, key: &FlowKey) -> bool {
+        shard_of(key, self.count) == self.index
+    }
+}
+
+/// The shard (of `count`) that owns a flow. Both directions share a [`FlowKey`], so both
+/// land on the same shard.
+pub fn shard_of(key: &FlowKey, count: u64) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    key.hash(&mut h);
+    // FxHash leaves the low bits weak; fold the high bits in before taking the remainder.
+    let x = h.finish();
+    let x = (x ^ (x >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+    (x ^ (x >> 33)) % count.max(1)
+}
+
+/// Where in the processing of a frame an event happened: a frame first sweeps idle flows
+/// (step 0), then feeds first fragments of datagrams that timed out (steps 1, 2, …), then
+/// its own packet ([`STEP_PACKET`]). All shards number the steps alike.
+pub const STEP_PACKET: u32 = u32::MAX;
+
+/// What a shard engine reports, tagged with the index of the frame that caused it (the
+/// number of frames before it; end of input counts as one more frame) and the step within
+/// that frame. Within a shard, events come in the order they happened.
+#[derive(Debug)]
+pub struct ShardEvent {
+    pub frame: u64,
+    pub step: u32,
+    pub kind: ShardEventKind,
+}
+
+#[derive(Debug)]
+pub enum ShardEventKind {
+    /// A flow was created; `id` is the shard's own flow id. The merger gives it its global
+    /// id and looks its server up in the one DNS cache at `ts`.
+    Started {
+        id: u64,
+        server: IpAddr,
+        ts: Timestamp,
+    },
+    /// A DNS answer seen on one of the shard's flows.
+    Dns(Learned),
+    /// A flow ended (its `id` is still the shard's own, `dns_name` unset).
+    Finished(Box<Flow>, EndReason),
+}
+
+/// Where the engine's results go: the caller's callback, or a shard's event list.
+struct Out<'a, F> {
+    finished: &'a mut F,
+    events: Option<&'a mut Vec<ShardEvent>>,
+    frame: u64,
+    step: u32,
+}
+
+impl<F: FnMut(Flow, EndReason)> Out<'_, F> {
+    fn finish(&mut self, flow: Flow, reason: EndReason) {
+        match self.events.as_deref_mut() {
+            Some(events) => events.push(ShardEvent {
+                frame: self.frame,
+                step: self.step,
+                kind: ShardEventKind::Finished(Box::new(flow), reason),
+            }),
+            None => (self.finished)(flow, reason),
+        }
+    }
+
+    fn event(&mut self, kind: ShardEventKind) {
+        if let Some(events) = self.events.as_deref_mut() {
+            events.push(ShardEvent {
+                frame: self.frame,
+                step: self.step,
+                kind,
+            });
+        }
+    }
+}
+
 pub struct Engine {
     table: FlowTable,
     defrag: Defrag,
@@ -45,6 +134,9 @@ pub struct Engine {
     now: Timestamp,
     next_sweep: Timestamp,
     source: u16,
+    shard: Option<Shard>,
+    /// Scratch for a shard's recorded DNS answers.
+    learned: Vec<Learned>,
     pub packets: PacketStats,
 }
 
@@ -58,8 +150,25 @@ impl Engine {
             now: Timestamp(0),
             next_sweep: Timestamp(0),
             source: 0,
+            shard: None,
+            learned: Vec::new(),
             packets: PacketStats::default(),
         }
+    }
+
+    /// Shard `index` of `count` (see [`ShardEvent`]). The flow cap is split evenly:
+    /// each shard keeps at most `max_flows / count` flows and evicts among its own.
+    pub fn new_shard(config: EngineConfig, index: u64, count: u64) -> Self {
+        let count = count.max(1);
+        let mut flow = config.flow;
+        flow.max_flows = (flow.max_flows / count as usize).max(1);
+        let mut engine = Engine::new(EngineConfig { flow });
+        engine.dns = DnsCache::recording();
+        engine.shard = Some(Shard {
+            index: index % count,
+            count,
+        });
+        engine
     }
 
     /// The index of the input now being read; new flows remember it.
@@ -85,6 +194,28 @@ impl Engine {
 
     /// Process one frame; flows that end are handed to `finished`.
     pub fn ingest(&mut self, frame: &Frame<'_>, finished: &mut impl FnMut(Flow, EndReason)) {
+        let mut out = Out {
+            finished,
+            events: None,
+            frame: 0,
+            step: 0,
+        };
+        self.frame(frame, &mut out);
+    }
+
+    /// A shard engine ([`Engine::new_shard`]) processes frame number `index` (counting from
+    /// 0 over the whole run) and appends what happened to `events`.
+    pub fn ingest_shard(&mut self, index: u64, frame: &Frame<'_>, events: &mut Vec<ShardEvent>) {
+        let mut out = Out {
+            finished: &mut |_: Flow, _: EndReason| {},
+            events: Some(events),
+            frame: index,
+            step: 0,
+        };
+        self.frame(frame, &mut out);
+    }
+
+    fn frame<F: FnMut(Flow, EndReason)>(&mut self, frame: &Frame<'_>, out: &mut Out<'_, F>) {
         self.packets.frames += 1;
         self.packets.bytes += u64::from(frame.orig_len);
         if frame.ts < self.now {
@@ -93,19 +224,20 @@ impl Engine {
             self.now = frame.ts;
         }
         if self.now >= self.next_sweep {
-            self.table.expire(self.now, finished);
+            self.table.expire(self.now, &mut |f, r| out.finish(f, r));
             self.defrag.expire(self.now);
-            self.stale_fragments(finished);
+            self.stale_fragments(out);
             self.next_sweep = Timestamp(self.now.0.saturating_add(SWEEP_INTERVAL_NS));
         }
+        out.step = STEP_PACKET;
         match decode::decode(frame.link, frame.data) {
-            Decoded::Packet(p) => self.packet(&p, frame.orig_len, frame.ts, finished),
+            Decoded::Packet(p) => self.packet(&p, frame.orig_len, frame.ts, out),
             Decoded::Fragment(f) => {
                 self.packets.ip += 1;
                 if let Some(d) = self.defrag.push(&f, frame.ts)
                     && let Decoded::Packet(p) = decode::transport(d.src, d.dst, d.proto, &d.data)
                 {
-                    self.packet(&p, frame.orig_len, frame.ts, finished);
+                    self.packet(&p, frame.orig_len, frame.ts, out);
                 }
             }
             Decoded::Skipped(skip) => match skip {
@@ -132,9 +264,33 @@ impl Engine {
 
     /// The input ended: report every remaining flow.
     pub fn finish(&mut self, finished: &mut impl FnMut(Flow, EndReason)) {
-        self.defrag.expire_all();
-        self.stale_fragments(finished);
+        self.finish_fragments(finished);
         self.table.drain(finished);
+    }
+
+    /// The input ended: first fragments of datagrams never completed count for their flows
+    /// (which may start or end flows). The first part of [`Engine::finish`].
+    pub fn finish_fragments(&mut self, finished: &mut impl FnMut(Flow, EndReason)) {
+        let mut out = Out {
+            finished,
+            events: None,
+            frame: 0,
+            step: 0,
+        };
+        self.defrag.expire_all();
+        self.stale_fragments(&mut out);
+    }
+
+    /// [`Engine::finish_fragments`] for a shard; `index` is the number of frames read.
+    pub fn finish_fragments_shard(&mut self, index: u64, events: &mut Vec<ShardEvent>) {
+        let mut out = Out {
+            finished: &mut |_: Flow, _: EndReason| {},
+            events: Some(events),
+            frame: index,
+            step: 0,
+        };
+        self.defrag.expire_all();
+        self.stale_fragments(&mut out);
     }
 
     /// The input ended: report up to `max` of the remaining flows (oldest first); false
@@ -142,27 +298,27 @@ impl Engine {
     /// exactly what [`Engine::finish`] reports, in the same order.
     pub fn finish_some(&mut self, max: usize, finished: &mut impl FnMut(Flow, EndReason)) -> bool {
         // Idempotent: after the first call no fragment is pending.
-        self.defrag.expire_all();
-        self.stale_fragments(finished);
+        self.finish_fragments(finished);
         self.table.drain_some(max, finished)
     }
 
     /// First fragments of datagrams that were never completed still count for their flow.
-    fn stale_fragments(&mut self, finished: &mut impl FnMut(Flow, EndReason)) {
+    fn stale_fragments<F: FnMut(Flow, EndReason)>(&mut self, out: &mut Out<'_, F>) {
         while let Some(d) = self.defrag.take_stale() {
+            out.step = out.step.saturating_add(1);
             if let Decoded::Packet(p) = decode::transport(d.src, d.dst, d.proto, &d.data) {
                 let len = u32::try_from(d.data.len()).unwrap_or(u32::MAX);
-                self.packet(&p, len, d.first_seen, finished);
+                self.packet(&p, len, d.first_seen, out);
             }
         }
     }
 
-    fn packet(
+    fn packet<F: FnMut(Flow, EndReason)>(
         &mut self,
         p: &PacketView<'_>,
         wire_len: u32,
         ts: Timestamp,
-        finished: &mut impl FnMut(Flow, EndReason),
+        out: &mut Out<'_, F>,
     ) {
         self.packets.ip += 1;
         match p.proto {
@@ -174,13 +330,17 @@ impl Engine {
         let src = Endpoint::new(p.src, p.sport);
         let dst = Endpoint::new(p.dst, p.dport);
         let (key, _) = FlowKey::new(p.proto, src, dst);
+        if self.shard.is_some_and(|s| !s.owns(&key)) {
+            return;
+        }
         let tcp = p.tcp.unwrap_or_default();
         let opens = tcp.has(TcpMeta::SYN) && !tcp.has(TcpMeta::ACK);
 
         let idx = match self.table.get(&key) {
             // A new connection on the 5-tuple of a closed one starts a new flow.
             Some(idx) if opens && self.table.flow(idx).is_some_and(Flow::tcp_closed) => {
-                self.table.finish(idx, EndReason::Closed, finished);
+                self.table
+                    .finish(idx, EndReason::Closed, &mut |f, r| out.finish(f, r));
                 None
             }
             found => found,
@@ -189,8 +349,15 @@ impl Engine {
             Some(idx) => idx,
             None => {
                 let (client, server) = client_server(p, src, dst);
-                let idx = self.table.insert(key, client, server, ts, finished);
+                let idx = self
+                    .table
+                    .insert(key, client, server, ts, &mut |f, r| out.finish(f, r));
                 if let Some(flow) = self.table.flow_mut(idx) {
+                    out.event(ShardEventKind::Started {
+                        id: flow.id,
+                        server: server.ip,
+                        ts,
+                    });
                     flow.source = self.source;
                     flow.dns_name = self.dns.lookup_shared(server.ip, ts);
                     if p.proto.has_ports() {
@@ -221,6 +388,12 @@ impl Engine {
             }
         }
         self.table.touch(idx);
+        if self.shard.is_some() {
+            self.dns.take_recorded(&mut self.learned);
+            for l in self.learned.drain(..) {
+                out.event(ShardEventKind::Dns(l));
+            }
+        }
     }
 }
 

@@ -28,6 +28,7 @@ pub mod error;
 pub mod flow;
 pub mod live;
 pub mod model;
+pub mod parallel;
 pub mod policy;
 pub mod replay;
 pub mod report;

@@ -60,6 +60,12 @@ struct ReplayArgs {
     /// With --tui: replay at this multiple of the recorded speed (1 = as recorded).
     #[arg(long, requires = "tui", value_name = "FACTOR")]
     speed: Option<f64>,
+    /// Busy threads: the analysis on one, the flow table split over the other N - 1
+    /// (plus a light reader); 0 = one per CPU. Same records in the same order; each flow
+    /// table thread keeps at most max-flows / (N - 1) flows.
+    #[arg(long, short = 'j', default_value_t = 1, value_name = "N", conflicts_with = "tui",
+          value_parser = clap::value_parser!(u16).range(0..=64))]
+    threads: u16,
     #[command(flatten)]
     flows: FlowArgs,
     #[command(flatten)]
@@ -176,14 +182,21 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
     let mut on_error =
         |line: &str| eprintln!("leakscope: {}", report::sanitize::for_terminal(line));
     let files = &args.files;
+    let threads = usize::from(args.threads);
     let (result, violations) = match policy {
         Some(policy) => {
             let mut checked = PolicySink::new(sink.as_mut(), policy);
-            let r = leakscope::replay::replay(files, config, &mut checked, &mut on_error);
+            let r = leakscope::replay::replay_threads(
+                files,
+                config,
+                threads,
+                &mut checked,
+                &mut on_error,
+            );
             (r, checked.violations())
         }
         None => (
-            leakscope::replay::replay(files, config, sink.as_mut(), &mut on_error),
+            leakscope::replay::replay_threads(files, config, threads, sink.as_mut(), &mut on_error),
             0,
         ),
     };

@@ -20,6 +20,30 @@ pub struct Outcome {
     pub anything_read: bool,
 }
 
+/// [`replay`] on `threads` busy threads ([`crate::parallel`]): 1 runs everything on the
+/// calling thread; N > 1 runs the analysis (classify → verdict → sessions → sink) on the
+/// calling thread and splits the flow table over N − 1 engine threads, so 2 threads
+/// pipeline engine and analysis; 0 means one thread per CPU. The records are the same, in
+/// the same order, whatever the number (as long as no engine thread's flow cap,
+/// `max_flows / (N − 1)`, is reached).
+pub fn replay_threads(
+    inputs: &[PathBuf],
+    config: AnalyzerConfig,
+    threads: usize,
+    sink: &mut dyn Sink,
+    on_error: &mut dyn FnMut(&str),
+) -> io::Result<Outcome> {
+    let threads = match threads {
+        0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        n => n,
+    };
+    if threads <= 1 {
+        replay(inputs, config, sink, on_error)
+    } else {
+        crate::parallel::replay(inputs, config, threads - 1, sink, on_error)
+    }
+}
+
 /// Replay `inputs` into `sink`. `on_error` gets one line per input that failed.
 pub fn replay(
     inputs: &[PathBuf],

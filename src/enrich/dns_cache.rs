@@ -61,6 +61,18 @@ pub struct DnsCache {
     last_name: Option<Arc<str>>,
     last_purge: Option<Timestamp>,
     stats: DnsCacheStats,
+    /// Recording mode: inserts are kept here, in order, instead of being applied.
+    recorded: Option<Vec<Learned>>,
+}
+
+/// One DNS answer as given to [`DnsCache::insert`], kept by a recording cache so another
+/// thread can apply it to the one real cache in capture order.
+#[derive(Clone, Debug)]
+pub struct Learned {
+    pub ip: IpAddr,
+    pub name: Box<str>,
+    pub ttl_secs: u32,
+    pub at: Timestamp,
 }
 
 impl Default for DnsCache {
@@ -86,6 +98,24 @@ impl DnsCache {
             last_name: None,
             last_purge: None,
             stats: DnsCacheStats::default(),
+            recorded: None,
+        }
+    }
+
+    /// A cache that answers no lookup and only records its inserts (see
+    /// [`take_recorded`](Self::take_recorded)): a flow-table shard uses it, and one cache
+    /// elsewhere applies the answers of every shard in capture order.
+    pub fn recording() -> DnsCache {
+        DnsCache {
+            recorded: Some(Vec::new()),
+            ..DnsCache::with_capacity(1)
+        }
+    }
+
+    /// The inserts recorded since the last call, oldest first (none unless recording).
+    pub fn take_recorded(&mut self, into: &mut Vec<Learned>) {
+        if let Some(r) = self.recorded.as_mut() {
+            into.append(r);
         }
     }
 
@@ -93,6 +123,15 @@ impl DnsCache {
     /// clamped to [`MIN_TTL_SECS`]..=[`MAX_TTL_SECS`]. The newest name for an address wins
     /// (a CDN address serves many names; the latest answer is the best guess).
     pub fn insert(&mut self, ip: IpAddr, name: &str, ttl_secs: u32, now: Timestamp) {
+        if let Some(r) = self.recorded.as_mut() {
+            r.push(Learned {
+                ip,
+                name: name.into(),
+                ttl_secs,
+                at: now,
+            });
+            return;
+        }
         let ttl = u64::from(ttl_secs.clamp(MIN_TTL_SECS, MAX_TTL_SECS));
         let mut expires = Timestamp(now.0.saturating_add(ttl * Timestamp::NANOS_PER_SEC));
         let name = self.shared_name(ip, name);
@@ -309,6 +348,29 @@ mod tests {
         assert!(c.order.len() <= 2 * c.capacity());
         assert_eq!(c.len(), 1);
         assert_eq!(c.stats().inserts, 10_000);
+    }
+
+    #[test]
+    fn recording_cache_keeps_inserts_in_order_and_answers_nothing() {
+        let mut c = DnsCache::recording();
+        c.insert(ip(1), "A.example", 30, at(0));
+        c.insert(ip(2), "b.example", 600, at(1));
+        assert_eq!(c.lookup(ip(1), at(0)), None);
+        let mut got = Vec::new();
+        c.take_recorded(&mut got);
+        let seen: Vec<_> = got
+            .iter()
+            .map(|l| (l.ip, &*l.name, l.ttl_secs, l.at))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (ip(1), "A.example", 30, at(0)),
+                (ip(2), "b.example", 600, at(1))
+            ]
+        );
+        c.take_recorded(&mut got);
+        assert_eq!(got.len(), 2);
     }
 
     #[test]
