@@ -86,6 +86,16 @@ impl Batch {
         });
     }
 
+    /// Only the frame's time and place in the run (the one engine already has its bytes).
+    fn push_time(&mut self, frame: &Frame<'_>) {
+        self.frames.push(Slot {
+            ts: frame.ts,
+            link: frame.link,
+            end: 0,
+            orig_len: frame.orig_len,
+        });
+    }
+
     fn full(&self) -> bool {
         self.data.len() >= BATCH_BYTES || self.frames.len() >= BATCH_FRAMES
     }
@@ -143,6 +153,29 @@ pub fn replay(
         let (to_merger, from_reader) = sync_channel(QUEUE);
         let mut to_shards = Vec::with_capacity(shards);
         let mut from_shards = Vec::with_capacity(shards);
+        if shards == 1 {
+            // One engine: it runs on the reader thread over the reader's own buffer, so no
+            // frame is copied and no batch crosses a thread; the merger gets only times.
+            let (out_tx, out_rx) = sync_channel(QUEUE);
+            from_shards.push(out_rx);
+            let engine = Box::new(Engine::new_shard(engine_config, 0, 1));
+            std::thread::Builder::new()
+                .name("reader-engine".into())
+                .spawn_scoped(scope, move || {
+                    let mut to = Route::Engine {
+                        engine,
+                        events: Vec::new(),
+                        out: &out_tx,
+                    };
+                    if let Some(frames) = read(inputs, &mut to, &to_merger)
+                        && let Route::Engine { engine, out, .. } = to
+                    {
+                        finish_shard(*engine, frames, out);
+                    }
+                })?;
+            let mut merger = Merger::new(reporter);
+            return merger.run(from_reader, from_shards, sink, on_error);
+        }
         for k in 0..shards {
             let (batch_tx, batch_rx) = sync_channel(QUEUE);
             let (out_tx, out_rx) = sync_channel(QUEUE);
@@ -155,30 +188,64 @@ pub fn replay(
         }
         std::thread::Builder::new()
             .name("reader".into())
-            .spawn_scoped(scope, move || read(inputs, &to_shards, &to_merger))?;
+            .spawn_scoped(scope, move || {
+                read(inputs, &mut Route::Shards(&to_shards), &to_merger);
+            })?;
         let mut merger = Merger::new(reporter);
         merger.run(from_reader, from_shards, sink, on_error)
     })
 }
 
-/// Read every input in order into batches for every shard and the merger. Stops when a
-/// receiver is gone (the merger failed).
-fn read(inputs: &[PathBuf], shards: &[SyncSender<Arc<Batch>>], merger: &SyncSender<FromReader>) {
-    let send = |batch: Batch| -> bool {
+/// Where the reader's frames go.
+enum Route<'a> {
+    /// Copied into shared batches for the shard threads.
+    Shards(&'a [SyncSender<Arc<Batch>>]),
+    /// Straight into the one engine, on the reader's thread; its events follow each batch.
+    Engine {
+        engine: Box<Engine>,
+        events: Vec<ShardEvent>,
+        out: &'a SyncSender<FromShard>,
+    },
+}
+
+impl Route<'_> {
+    fn frame(&mut self, batch: &mut Batch, frame: &Frame<'_>) {
+        match self {
+            Route::Shards(_) => batch.push(frame),
+            Route::Engine { engine, events, .. } => {
+                engine.set_source(batch.source);
+                engine.ingest_shard(batch.next_index(), frame, events);
+                batch.push_time(frame);
+            }
+        }
+    }
+
+    /// Hand a finished batch on; false when a receiver is gone.
+    fn send(&mut self, batch: Batch, merger: &SyncSender<FromReader>) -> bool {
         if batch.frames.is_empty() {
             return true;
         }
         let batch = Arc::new(batch);
-        shards.iter().all(|s| s.send(Arc::clone(&batch)).is_ok())
-            && merger.send(FromReader::Batch(batch)).is_ok()
-    };
+        let delivered = match self {
+            Route::Shards(shards) => shards.iter().all(|s| s.send(Arc::clone(&batch)).is_ok()),
+            Route::Engine { events, out, .. } => {
+                let events = std::mem::take(events);
+                out.send(FromShard::Events(events)).is_ok()
+            }
+        };
+        delivered && merger.send(FromReader::Batch(batch)).is_ok()
+    }
+}
+
+/// Read every input in order into batches for the shards (or the one engine) and the
+/// merger. Returns the number of frames read, or `None` when a receiver is gone (the
+/// merger failed).
+fn read(inputs: &[PathBuf], to: &mut Route<'_>, merger: &SyncSender<FromReader>) -> Option<u64> {
     let mut next = 0u64;
     for (source, path) in inputs.iter().enumerate() {
         let source = u16::try_from(source).unwrap_or(u16::MAX);
         let name = path.display().to_string();
-        if merger.send(FromReader::Begin(name.clone())).is_err() {
-            return;
-        }
+        merger.send(FromReader::Begin(name.clone())).ok()?;
         let mut input = InputSummary {
             name,
             ..Default::default()
@@ -188,9 +255,7 @@ fn read(inputs: &[PathBuf], shards: &[SyncSender<Arc<Batch>>], merger: &SyncSend
             Err(e) => {
                 let line = e.to_string();
                 input.error = Some(line.clone());
-                if merger.send(FromReader::Error(line)).is_err() {
-                    return;
-                }
+                merger.send(FromReader::Error(line)).ok()?;
             }
             Ok(mut src) => {
                 input.format = Some(format_name(src.format()).to_string());
@@ -200,33 +265,31 @@ fn read(inputs: &[PathBuf], shards: &[SyncSender<Arc<Batch>>], merger: &SyncSend
                     match frame {
                         Ok(frame) => {
                             input.frames += 1;
-                            batch.push(&frame);
+                            to.frame(&mut batch, &frame);
                             if batch.full() {
                                 next = batch.next_index();
-                                if !send(std::mem::replace(&mut batch, Batch::new(next, source))) {
-                                    return;
+                                let full = std::mem::replace(&mut batch, Batch::new(next, source));
+                                if !to.send(full, merger) {
+                                    return None;
                                 }
                             }
                         }
                         Err(e) => {
                             let line = e.to_string();
                             input.error = Some(line.clone());
-                            if merger.send(FromReader::Error(line)).is_err() {
-                                return;
-                            }
+                            merger.send(FromReader::Error(line)).ok()?;
                         }
                     }
                 }
                 next = batch.next_index();
-                if !send(batch) {
-                    return;
+                if !to.send(batch, merger) {
+                    return None;
                 }
             }
         }
-        if merger.send(FromReader::End(input, opened)).is_err() {
-            return;
-        }
+        merger.send(FromReader::End(input, opened)).ok()?;
     }
+    Some(next)
 }
 
 /// One shard: every batch in, its events out; at the end its remaining flows in id order.
@@ -247,6 +310,12 @@ fn run_shard(mut engine: Engine, batches: &Receiver<Arc<Batch>>, out: &SyncSende
             return;
         }
     }
+    finish_shard(engine, frames, out);
+}
+
+/// The end of input in one shard: fragments never completed, then its remaining flows in id
+/// order, then its counters.
+fn finish_shard(mut engine: Engine, frames: u64, out: &SyncSender<FromShard>) {
     let mut events = Vec::new();
     engine.finish_fragments_shard(frames, &mut events);
     if out.send(FromShard::Events(events)).is_err() {
