@@ -168,6 +168,68 @@ fn is_dtls_byte(payload: &[u8]) -> bool {
     matches!(payload.first(), Some(20..=63))
 }
 
+/// Where deep inspection of a flow stands. A flow carries no [`Inspector`] until its first
+/// payload: a SYN flood or a port scan costs no dissector state, only the initial sequence
+/// numbers the reassembler needs once data arrives.
+#[derive(Debug)]
+pub enum Inspection {
+    /// No payload yet. `isn[d]` is the sequence number of the first SYN sent in direction
+    /// `d` (by [`Direction::index`]) if `syn[d]` (RFC 9293 §3.4: data starts at ISN + 1).
+    Pending { isn: [u32; 2], syn: [bool; 2] },
+    /// Dissectors are running.
+    Active(Box<Inspector>),
+    /// Inspection is over (or the protocol has nothing to inspect).
+    Done,
+}
+
+impl Inspection {
+    /// The starting state of a flow of `proto`: only TCP and UDP are inspected.
+    pub fn for_proto(proto: IpProto) -> Self {
+        if proto.has_ports() {
+            Inspection::Pending {
+                isn: [0; 2],
+                syn: [false; 2],
+            }
+        } else {
+            Inspection::Done
+        }
+    }
+
+    /// Feed one packet, starting the inspector at the first payload. Exactly what feeding
+    /// every packet to an inspector made at the first packet would do: until payload
+    /// arrives, an inspector only notes SYN sequence numbers.
+    pub fn on_packet(
+        &mut self,
+        dir: Direction,
+        pkt: &PacketView<'_>,
+        facts: &mut Facts,
+        ctx: &mut Ctx<'_>,
+    ) {
+        if let Inspection::Pending { isn, syn } = self {
+            if pkt.payload.is_empty() {
+                let d = dir.index();
+                if let Some(tcp) = pkt.tcp.filter(|t| t.has(TcpMeta::SYN) && !syn[d]) {
+                    isn[d] = tcp.seq;
+                    syn[d] = true;
+                }
+                return;
+            }
+            let mut inspector = Box::<Inspector>::default();
+            for ((stream, seq), seen) in inspector.streams.iter_mut().zip(*isn).zip(*syn) {
+                if seen {
+                    stream.on_syn(seq);
+                }
+            }
+            *self = Inspection::Active(inspector);
+        }
+        if let Inspection::Active(inspector) = self
+            && inspector.on_packet(dir, pkt, facts, ctx) == Progress::Done
+        {
+            *self = Inspection::Done;
+        }
+    }
+}
+
 /// Per-flow inspection state.
 #[derive(Debug, Default)]
 pub struct Inspector {

@@ -8,7 +8,7 @@ pub mod tcp;
 use crate::model::{Direction, Endpoint, FlowKey, Timestamp};
 use std::sync::Arc;
 
-pub use inspect::{Facts, Inspector};
+pub use inspect::{Facts, Inspection, Inspector};
 pub use table::{FlowConfig, FlowTable, TableStats};
 
 /// Why a flow was reported.
@@ -49,8 +49,8 @@ pub struct Flow {
     pub source: u16,
     /// What the dissectors found.
     pub facts: Facts,
-    /// Dissector state; dropped once the flow is understood.
-    pub inspector: Option<Box<Inspector>>,
+    /// Dissector state: made at the first payload, dropped once the flow is understood.
+    pub inspection: Inspection,
     pub(crate) lru: table::Links,
 }
 

@@ -1,7 +1,7 @@
 //! The flow table: a slab of flows indexed by key, with one least-recently-seen list per
 //! timeout class so idle expiry and eviction are O(1) per flow.
 
-use super::{EndReason, Facts, Flow};
+use super::{EndReason, Facts, Flow, Inspection};
 use crate::model::{Endpoint, FlowKey, IpProto, Timestamp};
 use rustc_hash::FxHashMap;
 
@@ -162,7 +162,7 @@ impl FlowTable {
             dns_name: None,
             source: 0,
             facts: Facts::default(),
-            inspector: None,
+            inspection: Inspection::for_proto(key.proto),
             lru: Links::default(),
         };
         self.next_id += 1;
