@@ -213,7 +213,7 @@ impl Engine {
                 dns: &mut self.dns,
                 certs: &mut self.certs,
             };
-            flow.inspection.on_packet(dir, p, &mut flow.facts, &mut ctx);
+            flow.inspect(dir, p, &mut ctx);
         }
         self.table.touch(idx);
     }
@@ -287,7 +287,7 @@ mod tests {
     fn syn_ack_first_still_names_the_client() {
         let flows = run(&[tcp(false, true, true, b""), tcp(true, false, true, b"x")]);
         assert_eq!(flows.len(), 1);
-        assert_eq!(flows[0].client.port, 40000);
+        assert_eq!(flows[0].client().port, 40000);
         assert_eq!(flows[0].packets, [1, 1]);
     }
 
@@ -324,7 +324,7 @@ mod tests {
         let mut flows = Vec::new();
         e.finish(&mut |f, _| flows.push(f));
         let host = flows[0]
-            .facts
+            .facts()
             .http
             .as_ref()
             .and_then(|h| h.request.as_ref())
@@ -338,7 +338,7 @@ mod tests {
             tcp(false, false, true, b"data"),
             tcp(true, false, true, b""),
         ]);
-        assert_eq!(flows[0].server.port, 443);
+        assert_eq!(flows[0].server().port, 443);
         assert_eq!(flows[0].packets, [1, 1]);
     }
 }

@@ -93,7 +93,7 @@ pub struct Input<'a> {
 pub fn judge(i: &Input<'_>) -> (Encryption, Vec<Finding>) {
     let mut findings = Vec::new();
     let f = i.flow;
-    let facts = &f.facts;
+    let facts = f.facts();
     let server = describe_server(i);
     let app_sig = i.class.app.and_then(|a| i.sigs.app(a));
     let app_name = app_sig.map_or("the app", |a| a.name.as_str());
@@ -142,7 +142,7 @@ pub fn judge(i: &Input<'_>) -> (Encryption, Vec<Finding>) {
 }
 
 fn describe_server(i: &Input<'_>) -> String {
-    let ip = i.flow.server.ip;
+    let ip = i.flow.server().ip;
     let mut s = match i.server_name {
         Some(n) => format!("{n} ({ip}"),
         None => format!("{ip} ("),
@@ -170,7 +170,7 @@ fn describe_server(i: &Input<'_>) -> String {
 
 fn media_verdict(i: &Input<'_>, server: &str, findings: &mut Vec<Finding>) -> Encryption {
     let f = i.flow;
-    let facts = &f.facts;
+    let facts = f.facts();
     let c = i.class;
     let m = facts.media.as_deref();
     let app_sig = c.app.and_then(|a| i.sigs.app(a));
@@ -338,7 +338,7 @@ fn first_sentence(s: &str) -> &str {
 /// where a CA certificate is expected.
 fn weak_tls(i: &Input<'_>, server: &str, findings: &mut Vec<Finding>) {
     use crate::dissect::tls::{cipher_is_weak, cipher_name, version_name};
-    let Some(t) = i.flow.facts.tls.as_deref() else {
+    let Some(t) = i.flow.facts().tls.as_deref() else {
         return;
     };
     if let Some(sh) = &t.server_hello {

@@ -49,6 +49,39 @@ fn no_media(m: &Option<Box<MediaInfo>>) -> bool {
 }
 
 impl Facts {
+    /// Nothing found.
+    pub const EMPTY: Facts = Facts {
+        protocol: None,
+        dns: None,
+        http: None,
+        tls: None,
+        quic: None,
+        dtls: None,
+        sip: None,
+        media: None,
+    };
+
+    pub fn is_empty(&self) -> bool {
+        let Facts {
+            protocol,
+            dns,
+            http,
+            tls,
+            quic,
+            dtls,
+            sip,
+            media,
+        } = self;
+        protocol.is_none()
+            && dns.is_none()
+            && http.is_none()
+            && tls.is_none()
+            && quic.is_none()
+            && dtls.is_none()
+            && sip.is_none()
+            && media.is_none()
+    }
+
     /// The protocol label for reports: the dissector's, else what the media tracker saw.
     pub fn protocol_label(&self) -> Option<&'static str> {
         if self.protocol.is_some() {
@@ -195,14 +228,15 @@ impl Inspection {
         }
     }
 
-    /// Feed one packet, starting the inspector at the first payload. Exactly what feeding
-    /// every packet to an inspector made at the first packet would do: until payload
-    /// arrives, an inspector only notes SYN sequence numbers.
+    /// Feed one packet, starting the inspector (and the flow's facts) at the first
+    /// payload. Exactly what feeding every packet to an inspector made at the first packet
+    /// would do: until payload arrives, an inspector only notes SYN sequence numbers. Facts
+    /// still empty when inspection ends are freed.
     pub fn on_packet(
         &mut self,
         dir: Direction,
         pkt: &PacketView<'_>,
-        facts: &mut Facts,
+        facts: &mut Option<Box<Facts>>,
         ctx: &mut Ctx<'_>,
     ) {
         if let Inspection::Pending { isn, syn } = self {
@@ -222,10 +256,14 @@ impl Inspection {
             }
             *self = Inspection::Active(inspector);
         }
-        if let Inspection::Active(inspector) = self
-            && inspector.on_packet(dir, pkt, facts, ctx) == Progress::Done
-        {
-            *self = Inspection::Done;
+        if let Inspection::Active(inspector) = self {
+            let found = facts.get_or_insert_with(Box::default);
+            if inspector.on_packet(dir, pkt, found, ctx) == Progress::Done {
+                *self = Inspection::Done;
+                if found.is_empty() {
+                    *facts = None;
+                }
+            }
         }
     }
 }

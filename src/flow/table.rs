@@ -1,7 +1,7 @@
 //! The flow table: a slab of flows indexed by key, with one least-recently-seen list per
 //! timeout class so idle expiry and eviction are O(1) per flow.
 
-use super::{EndReason, Facts, Flow, Inspection};
+use super::{EndReason, Flow, Inspection};
 use crate::model::{Endpoint, FlowKey, IpProto, Timestamp};
 use rustc_hash::FxHashMap;
 
@@ -134,7 +134,8 @@ impl FlowTable {
         self.slots.iter().flatten()
     }
 
-    /// Create a flow; evicts the least recently seen flow when the table is full.
+    /// Create a flow; evicts the least recently seen flow when the table is full. `client`
+    /// and `server` are the two endpoints of `key`.
     pub fn insert(
         &mut self,
         key: FlowKey,
@@ -150,8 +151,7 @@ impl FlowTable {
         }
         let flow = Flow {
             key,
-            client,
-            server,
+            client_is_lo: client == key.lo && server == key.hi,
             id: self.next_id,
             first_seen: now,
             last_seen: now,
@@ -161,7 +161,7 @@ impl FlowTable {
             tcp_flags: [0; 2],
             dns_name: None,
             source: 0,
-            facts: Facts::default(),
+            facts: None,
             inspection: Inspection::for_proto(key.proto),
             lru: Links::default(),
         };
@@ -371,7 +371,7 @@ mod tests {
             ..Default::default()
         });
         let mut out = Vec::new();
-        let mut sink = |f: Flow, r| out.push((f.client.port, r));
+        let mut sink = |f: Flow, r| out.push((f.client().port, r));
         for p in 1..=3 {
             let (k, a, b) = key(p);
             let i = t.insert(k, a, b, Timestamp(u64::from(p)), &mut sink);
@@ -413,7 +413,7 @@ mod tests {
             ..Default::default()
         });
         let mut out = Vec::new();
-        let mut sink = |f: Flow, r| out.push((f.client.port, r));
+        let mut sink = |f: Flow, r| out.push((f.client().port, r));
         for p in 1..=3 {
             let (k, a, b) = key(p);
             let i = t.insert(k, a, b, Timestamp(u64::from(p)), &mut sink);
@@ -423,7 +423,7 @@ mod tests {
         assert_eq!(t.stats.evicted, 1);
         assert_eq!(t.len(), 2);
         let mut rest = Vec::new();
-        t.drain(&mut |f: Flow, _| rest.push(f.client.port));
+        t.drain(&mut |f: Flow, _| rest.push(f.client().port));
         assert_eq!(rest, vec![2, 3]);
     }
 
