@@ -8,7 +8,7 @@ use leakscope::capture::{Frame, LinkType};
 use leakscope::decode::{self, Decoded};
 use leakscope::engine::{Engine, EngineConfig};
 use leakscope::flow::{Facts, Flow, Inspector};
-use leakscope::model::{FlowKey, IpProto, Timestamp};
+use leakscope::model::{IpProto, Timestamp};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::path::Path;
@@ -134,8 +134,9 @@ fn established_media_packets_do_not_allocate() {
 fn flow_memory_is_bounded() {
     let flow = size_of::<Flow>();
     let slot = size_of::<Option<Flow>>();
-    // hashbrown: one (key, index) bucket plus one control byte per entry, at most 8/7 load.
-    let index = (size_of::<(FlowKey, u32)>() + 1) * 8 / 7;
+    // hashbrown: one slot-number bucket plus one control byte per entry, at most 8/7 load
+    // (the key is hashed from the slot, not stored twice).
+    let index = (size_of::<u32>() + 1) * 8 / 7;
     println!(
         "Flow {flow} B, slot {slot} B, Facts {} B, index entry ~{index} B, total ~{} B/flow \
          (+ Inspector {} B boxed while a TCP/UDP flow is being inspected)",

@@ -1,9 +1,13 @@
 //! The flow table: a slab of flows indexed by key, with one least-recently-seen list per
 //! timeout class so idle expiry and eviction are O(1) per flow.
+//!
+//! The index holds only slot numbers (4 bytes and a control byte per bucket) and hashes the
+//! key stored in the slot: a map from key to slot would store every key a second time.
 
 use super::{EndReason, Flow, Inspection};
 use crate::model::{Endpoint, FlowKey, IpProto, Timestamp};
-use rustc_hash::FxHashMap;
+use hashbrown::HashTable;
+use std::hash::BuildHasher;
 
 const NIL: u32 = u32::MAX;
 
@@ -80,8 +84,22 @@ pub struct TableStats {
     pub max_live: u64,
 }
 
+/// Keys are canonical (direction-free) already, so a plain hash of the key serves both ways.
+fn hash_key(key: &FlowKey) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(key)
+}
+
+/// The hash of the flow in `slot` (for the index's rehashing; every indexed slot is live).
+fn slot_hash(slots: &[Option<Flow>], slot: u32) -> u64 {
+    slots
+        .get(slot as usize)
+        .and_then(Option::as_ref)
+        .map_or(0, |f| hash_key(&f.key))
+}
+
 pub struct FlowTable {
-    index: FxHashMap<FlowKey, u32>,
+    /// Slot numbers, hashed by the key of the flow in the slot.
+    index: HashTable<u32>,
     slots: Vec<Option<Flow>>,
     free: Vec<u32>,
     lists: [List; CLASSES],
@@ -95,7 +113,7 @@ pub struct FlowTable {
 impl FlowTable {
     pub fn new(config: FlowConfig) -> Self {
         FlowTable {
-            index: FxHashMap::default(),
+            index: HashTable::new(),
             slots: Vec::new(),
             free: Vec::new(),
             lists: [List {
@@ -118,7 +136,11 @@ impl FlowTable {
     }
 
     pub fn get(&self, key: &FlowKey) -> Option<u32> {
-        self.index.get(key).copied()
+        self.index
+            .find(hash_key(key), |&i| {
+                self.flow(i).is_some_and(|f| f.key == *key)
+            })
+            .copied()
     }
 
     pub fn flow(&self, idx: u32) -> Option<&Flow> {
@@ -176,7 +198,9 @@ impl FlowTable {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.index.insert(key, idx);
+        let slots = &self.slots;
+        self.index
+            .insert_unique(hash_key(&key), idx, |&i| slot_hash(slots, i));
         self.link_front(idx, class_of(key.proto));
         self.stats.created += 1;
         self.stats.max_live = self.stats.max_live.max(self.index.len() as u64);
@@ -229,7 +253,9 @@ impl FlowTable {
         let Some(flow) = self.slots.get_mut(idx as usize).and_then(Option::take) else {
             return;
         };
-        self.index.remove(&flow.key);
+        if let Ok(entry) = self.index.find_entry(hash_key(&flow.key), |&i| i == idx) {
+            entry.remove();
+        }
         self.free.push(idx);
         match reason {
             EndReason::Idle => self.stats.expired_idle += 1,
@@ -264,7 +290,7 @@ impl FlowTable {
             order.sort_unstable_by(|a, b| b.cmp(a));
             self.draining = order.into_iter().map(|(_, i)| i).collect();
             // Every flow goes now: drop the lookup structures at once instead of per flow.
-            self.index = FxHashMap::default();
+            self.index = HashTable::new();
             self.free = Vec::new();
             self.lists = [List {
                 head: NIL,
