@@ -54,6 +54,7 @@ pub struct Flow {
     /// Dissector state: made at the first payload, dropped once the flow is understood.
     pub inspection: Inspection,
     pub(crate) lru: table::Links,
+    pub(crate) lru_class: table::Class,
 }
 
 /// The facts of a flow where nothing was found.
@@ -115,7 +116,7 @@ mod tests {
     /// flow"). Grows only with a reason written down there.
     #[test]
     fn flow_stays_small() {
-        assert!(size_of::<Flow>() <= 176, "Flow is {} B", size_of::<Flow>());
+        assert!(size_of::<Flow>() <= 168, "Flow is {} B", size_of::<Flow>());
         assert_eq!(size_of::<Option<Flow>>(), size_of::<Flow>());
     }
 

@@ -22,12 +22,12 @@ pub(crate) enum Class {
 }
 const CLASSES: usize = 4;
 
-/// Position of a flow in its class list.
+/// Position of a flow in its class list (the class is a field of its own in [`Flow`], where
+/// it fills padding instead of making this 12 bytes).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Links {
     prev: u32,
     next: u32,
-    class: Class,
 }
 
 impl Default for Links {
@@ -35,7 +35,6 @@ impl Default for Links {
         Links {
             prev: NIL,
             next: NIL,
-            class: Class::Other,
         }
     }
 }
@@ -105,8 +104,9 @@ pub struct FlowTable {
     lists: [List; CLASSES],
     config: FlowConfig,
     next_id: u64,
-    /// Slots still to report while draining, newest first.
-    draining: Vec<u32>,
+    /// Slots still to report while draining, newest first; the slot number is in the low 32
+    /// bits (see [`FlowTable::drain_order`]).
+    draining: Vec<u64>,
     pub stats: TableStats,
 }
 
@@ -186,6 +186,7 @@ impl FlowTable {
             facts: None,
             inspection: Inspection::for_proto(key.proto),
             lru: Links::default(),
+            lru_class: Class::Other,
         };
         self.next_id += 1;
         let idx = match self.free.pop() {
@@ -280,25 +281,18 @@ impl FlowTable {
             if self.index.is_empty() {
                 return false;
             }
-            // Slot indices by descending id: `pop` yields the oldest flow.
-            let mut order: Vec<(u64, u32)> = self
-                .slots
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| s.as_ref().map(|f| (f.id, i as u32)))
-                .collect();
-            order.sort_unstable_by(|a, b| b.cmp(a));
-            self.draining = order.into_iter().map(|(_, i)| i).collect();
-            // Every flow goes now: drop the lookup structures at once instead of per flow.
+            // Every flow goes now: drop the lookup structures at once instead of per flow
+            // (before the drain order is built, so the two are never held together).
             self.index = HashTable::new();
             self.free = Vec::new();
             self.lists = [List {
                 head: NIL,
                 tail: NIL,
             }; CLASSES];
+            self.draining = self.drain_order();
         }
         for _ in 0..max {
-            let Some(idx) = self.draining.pop() else {
+            let Some(idx) = self.draining.pop().map(|v| v as u32) else {
                 break;
             };
             if let Some(flow) = self.slots.get_mut(idx as usize).and_then(Option::take) {
@@ -311,6 +305,32 @@ impl FlowTable {
             return false;
         }
         true
+    }
+
+    /// Live slots by descending flow id (`pop` yields the oldest flow), one `u64` each: the
+    /// id's offset from the oldest live id in the high half, the slot in the low half, so
+    /// a plain integer sort orders them without touching the flows again.
+    fn drain_order(&self) -> Vec<u64> {
+        let live = || {
+            self.slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| s.as_ref().map(|f| (f.id, i as u32)))
+        };
+        let oldest = live().map(|(id, _)| id).min().unwrap_or(0);
+        let mut order: Vec<u64>;
+        if self.next_id - oldest <= u64::from(u32::MAX) {
+            order = live()
+                .map(|(id, slot)| (id - oldest) << 32 | u64::from(slot))
+                .collect();
+            order.sort_unstable_by(|a, b| b.cmp(a));
+        } else {
+            // Ids more than 2^32 apart (an endless live capture): sort by the ids themselves.
+            let id = |slot: u64| self.flow(slot as u32).map_or(0, |f| f.id);
+            order = live().map(|(_, slot)| u64::from(slot)).collect();
+            order.sort_unstable_by_key(|&slot| std::cmp::Reverse(id(slot)));
+        }
+        order
     }
 
     fn timeout(&self, class: Class) -> u64 {
@@ -337,8 +357,8 @@ impl FlowTable {
             f.lru = Links {
                 prev: NIL,
                 next: head,
-                class,
             };
+            f.lru_class = class;
         }
         if let Some(h) = self.flow_mut(head) {
             h.lru.prev = idx;
@@ -351,16 +371,16 @@ impl FlowTable {
     }
 
     fn unlink(&mut self, idx: u32) {
-        let Some(links) = self.flow(idx).map(|f| f.lru) else {
+        let Some((links, class)) = self.flow(idx).map(|f| (f.lru, f.lru_class)) else {
             return;
         };
         match self.flow_mut(links.prev) {
             Some(p) => p.lru.next = links.next,
-            None => self.lists[links.class as usize].head = links.next,
+            None => self.lists[class as usize].head = links.next,
         }
         match self.flow_mut(links.next) {
             Some(n) => n.lru.prev = links.prev,
-            None => self.lists[links.class as usize].tail = links.prev,
+            None => self.lists[class as usize].tail = links.prev,
         }
     }
 }
@@ -451,6 +471,32 @@ mod tests {
         let mut rest = Vec::new();
         t.drain(&mut |f: Flow, _| rest.push(f.client().port));
         assert_eq!(rest, vec![2, 3]);
+    }
+
+    #[test]
+    fn drain_reports_in_id_order_even_for_far_apart_ids() {
+        for far in [false, true] {
+            let mut t = FlowTable::new(FlowConfig {
+                max_flows: 3,
+                ..Default::default()
+            });
+            let mut sink = |_: Flow, _| {};
+            // Slot reuse after an eviction puts a newer flow in an older slot.
+            for p in 1..=4 {
+                let (k, a, b) = key(p);
+                let i = t.insert(k, a, b, Timestamp(u64::from(p)), &mut sink);
+                seen(&mut t, i, u64::from(p));
+                if far && p == 4 {
+                    t.next_id = u64::from(u32::MAX) * 3;
+                    if let Some(f) = t.flow_mut(i) {
+                        f.id = u64::from(u32::MAX) * 2;
+                    }
+                }
+            }
+            let mut rest = Vec::new();
+            t.drain(&mut |f: Flow, _| rest.push(f.client().port));
+            assert_eq!(rest, vec![2, 3, 4], "far ids: {far}");
+        }
     }
 
     #[test]
