@@ -139,12 +139,12 @@ fn flow_memory_is_bounded() {
     let index = (size_of::<u32>() + 1) * 8 / 7;
     println!(
         "Flow {flow} B, slot {slot} B, Facts {} B, index entry ~{index} B, total ~{} B/flow \
-         (+ Inspector {} B boxed while a TCP/UDP flow is being inspected)",
+         (+ Inspector {} B boxed from a TCP/UDP flow's first payload until it is understood)",
         size_of::<Facts>(),
         slot + index,
         size_of::<Inspector>(),
     );
     // Regression guard at today's size (README "Performance" explains where it goes).
-    assert!(slot + index <= 336, "a flow costs {} bytes", slot + index);
+    assert!(slot + index <= 176, "a flow costs {} bytes", slot + index);
     assert!(size_of::<Inspector>() <= 192);
 }
