@@ -322,7 +322,7 @@ impl Reporter {
                 .local_endpoint_app(flow)
                 .and_then(|a| sigs.app(a))
                 .map(|a| a.id.as_str()),
-            sdp_announced: self.sessions.sdp_keys(flow.client, flow.server),
+            sdp_announced: self.sessions.sdp_keys(flow.client(), flow.server()),
         };
         let class = classify::classify(flow, sigs, links);
         let name = classify::server_name(flow);

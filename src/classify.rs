@@ -54,7 +54,7 @@ pub enum NameSource {
 /// The name of the responder: TLS SNI, QUIC SNI, HTTP Host, a DNS answer seen earlier for
 /// the server's address, then the certificate's first name.
 pub fn server_name(flow: &Flow) -> Option<(&str, NameSource)> {
-    let facts = &flow.facts;
+    let facts = flow.facts();
     let tls = facts.tls.as_deref();
     let tls_sni = tls.and_then(|t| t.client_hello.as_ref()?.hello.sni.as_deref());
     let quic_sni = facts.quic.as_deref().and_then(|q| q.sni.as_deref());
@@ -120,7 +120,7 @@ fn company_id(owner_or_company: &str) -> String {
 /// Classify a finished flow.
 pub fn classify<'s>(flow: &Flow, sigs: &'s SignatureSet, links: Links<'s>) -> Classification<'s> {
     let mut c = Classification::default();
-    let facts = &flow.facts;
+    let facts = flow.facts();
     let media = facts.media.as_deref();
     let name = server_name(flow);
 
@@ -191,18 +191,21 @@ pub fn classify<'s>(flow: &Flow, sigs: &'s SignatureSet, links: Links<'s>) -> Cl
     // 5. The server's address in a vendor-published range. A shared network (Meta's for
     // WhatsApp and Messenger, Apple's for FaceTime) names the app only with its documented
     // port; otherwise it names the network's owner.
-    let ip_match = sigs.match_ip(flow.server.ip);
+    let ip_match = sigs.match_ip(flow.server().ip);
     if let Some(im) = &ip_match {
         match (c.app, im.app, im.owner) {
             (None, Some(app), _)
                 if !im.shared
                     || signature::Transport::from_proto(flow.key.proto)
-                        .is_some_and(|t| sigs.is_app_port(app, t, flow.server.port)) =>
+                        .is_some_and(|t| sigs.is_app_port(app, t, flow.server().port)) =>
             {
                 c.app = Some(app);
                 c.app_basis = Some(format!(
                     "server {} is in {app}'s published range {} ({}, {})",
-                    flow.server.ip, im.prefix, im.source, im.date
+                    flow.server().ip,
+                    im.prefix,
+                    im.source,
+                    im.date
                 ));
             }
             // The app's shared network without the app's own evidence: name its vendor.
@@ -211,7 +214,10 @@ pub fn classify<'s>(flow: &Flow, sigs: &'s SignatureSet, links: Links<'s>) -> Cl
                     c.app = Some(leak(company_id(&a.vendor), sigs));
                     c.app_basis = Some(format!(
                         "server {} is in {}'s network {} ({})",
-                        flow.server.ip, a.vendor, im.prefix, im.source
+                        flow.server().ip,
+                        a.vendor,
+                        im.prefix,
+                        im.source
                     ));
                 }
             }
@@ -221,7 +227,8 @@ pub fn classify<'s>(flow: &Flow, sigs: &'s SignatureSet, links: Links<'s>) -> Cl
                     .map(|o| leak(company_id(&o.company), sigs));
                 c.app_basis = Some(format!(
                     "server {} is in {owner}'s network {}",
-                    flow.server.ip, im.prefix
+                    flow.server().ip,
+                    im.prefix
                 ));
             }
             _ => {}
@@ -265,13 +272,13 @@ pub fn classify<'s>(flow: &Flow, sigs: &'s SignatureSet, links: Links<'s>) -> Cl
 /// Names the app signatures can match in certificates (TLS leaf, DTLS server side).
 fn cert_names(flow: &Flow) -> Vec<&str> {
     let mut names = Vec::new();
-    if let Some(t) = flow.facts.tls.as_deref()
+    if let Some(t) = flow.facts().tls.as_deref()
         && let Some(leaf) = t.certificates.first()
     {
         names.extend(leaf.subject_cn.as_deref());
         names.extend(leaf.sans.iter().map(String::as_str));
     }
-    if let Some(d) = flow.facts.dtls.as_deref() {
+    if let Some(d) = flow.facts().dtls.as_deref() {
         for peer in [&d.server, &d.client] {
             if let Some(leaf) = peer.certificates.first() {
                 names.extend(leaf.subject_cn.as_deref());
@@ -321,7 +328,7 @@ fn leak(id: String, _sigs: &SignatureSet) -> &'static str {
 /// The flow carries call media: RTP/RTCP seen (plain or SRTP), Zoom media, a DTLS-SRTP
 /// handshake, or media relayed through TURN.
 pub fn carries_media(flow: &Flow) -> bool {
-    let facts = &flow.facts;
+    let facts = flow.facts();
     let dtls_srtp = facts
         .dtls
         .as_deref()
@@ -336,7 +343,7 @@ pub fn carries_media(flow: &Flow) -> bool {
 }
 
 fn route(flow: &Flow, c: &mut Classification<'_>, vendor_ip: bool) {
-    let facts = &flow.facts;
+    let facts = flow.facts();
     let m = facts.media.as_deref();
     let turn = m.is_some_and(|m| {
         !m.turn.relayed_addresses.is_empty()
@@ -404,21 +411,21 @@ fn route(flow: &Flow, c: &mut Classification<'_>, vendor_ip: bool) {
         let why = if vendor_ip {
             format!(
                 "the remote address {} is in the vendor's published server range",
-                flow.server.ip
+                flow.server().ip
             )
         } else {
             "only the client sends ICE checks: an ICE-lite media server".into()
         };
         (Route::Relayed, Some(Relay::MediaServer), why)
-    } else if crate::session::is_private(flow.server.ip)
-        && crate::session::is_private(flow.client.ip)
+    } else if crate::session::is_private(flow.server().ip)
+        && crate::session::is_private(flow.client().ip)
     {
         (
             Route::P2p,
             None,
             format!(
                 "the remote address {} is a local or private address: a peer",
-                flow.server.ip
+                flow.server().ip
             ),
         )
     } else if c.app.is_some() && m.is_some_and(|m| m.rtp.protection != Protection::Unknown) {
@@ -427,7 +434,7 @@ fn route(flow: &Flow, c: &mut Classification<'_>, vendor_ip: bool) {
             None,
             format!(
                 "the remote address {} is not one of the vendor's servers",
-                flow.server.ip
+                flow.server().ip
             ),
         )
     } else {
@@ -436,7 +443,7 @@ fn route(flow: &Flow, c: &mut Classification<'_>, vendor_ip: bool) {
             None,
             format!(
                 "no server evidence for the remote address {}",
-                flow.server.ip
+                flow.server().ip
             ),
         )
     };

@@ -6,8 +6,8 @@ use crate::decode::{self, Decoded, PacketView, Skip, TcpMeta, defrag::Defrag};
 use crate::dissect::tls::cert::CertCache;
 use crate::enrich::dns_cache::{DnsCache, Learned};
 use crate::flow::inspect::Ctx;
-use crate::flow::{EndReason, Flow, FlowConfig, FlowTable};
-use crate::model::{Endpoint, FlowKey, IpProto, Progress, Timestamp};
+use crate::flow::{EndReason, Flow, FlowConfig, FlowTable, Inspection};
+use crate::model::{Endpoint, FlowKey, IpProto, Timestamp};
 use serde::Serialize;
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
@@ -360,9 +360,6 @@ impl Engine {
                     });
                     flow.source = self.source;
                     flow.dns_name = self.dns.lookup_shared(server.ip, ts);
-                    if p.proto.has_ports() {
-                        flow.inspector = Some(Box::default());
-                    }
                 }
                 idx
             }
@@ -377,15 +374,13 @@ impl Engine {
         flow.payload_bytes[d] += p.payload.len() as u64;
         flow.tcp_flags[d] |= tcp.flags;
         flow.last_seen = flow.last_seen.max(ts);
-        if let Some(inspector) = flow.inspector.as_mut() {
+        if !matches!(flow.inspection, Inspection::Done) {
             let mut ctx = Ctx {
                 now: ts,
                 dns: &mut self.dns,
                 certs: &mut self.certs,
             };
-            if inspector.on_packet(dir, p, &mut flow.facts, &mut ctx) == Progress::Done {
-                flow.inspector = None;
-            }
+            flow.inspect(dir, p, &mut ctx);
         }
         self.table.touch(idx);
         if self.shard.is_some() {
@@ -424,12 +419,16 @@ mod tests {
     use etherparse::PacketBuilder;
 
     fn tcp(from_client: bool, syn: bool, ack: bool, payload: &[u8]) -> Vec<u8> {
+        tcp_seq(from_client, syn, ack, 1, payload)
+    }
+
+    fn tcp_seq(from_client: bool, syn: bool, ack: bool, seq: u32, payload: &[u8]) -> Vec<u8> {
         let (s, d, sp, dp) = if from_client {
             ([10, 0, 0, 1], [10, 0, 0, 2], 40000, 443)
         } else {
             ([10, 0, 0, 2], [10, 0, 0, 1], 443, 40000)
         };
-        let mut b = PacketBuilder::ipv4(s, d, 64).tcp(sp, dp, 1, 100);
+        let mut b = PacketBuilder::ipv4(s, d, 64).tcp(sp, dp, seq, 100);
         if syn {
             b = b.syn();
         }
@@ -461,8 +460,49 @@ mod tests {
     fn syn_ack_first_still_names_the_client() {
         let flows = run(&[tcp(false, true, true, b""), tcp(true, false, true, b"x")]);
         assert_eq!(flows.len(), 1);
-        assert_eq!(flows[0].client.port, 40000);
+        assert_eq!(flows[0].client().port, 40000);
         assert_eq!(flows[0].packets, [1, 1]);
+    }
+
+    #[test]
+    fn inspector_starts_at_first_payload_from_the_syn_sequence_number() {
+        let mut e = Engine::new(EngineConfig::default());
+        let ingest = |e: &mut Engine, i: u64, f: &[u8]| {
+            let frame = Frame {
+                ts: Timestamp::from_secs(1000 + i),
+                link: LinkType::RAW,
+                data: f,
+                orig_len: f.len() as u32,
+            };
+            e.ingest(&frame, &mut |_, _| {});
+        };
+        ingest(&mut e, 0, &tcp_seq(true, true, false, 1000, b""));
+        ingest(&mut e, 1, &tcp_seq(false, true, true, 5000, b""));
+        let pending = |e: &Engine| {
+            e.table()
+                .iter()
+                .all(|f| matches!(f.inspection, Inspection::Pending { .. }))
+        };
+        assert!(pending(&e), "no inspector for a bare handshake");
+        // The request's second half arrives first: it is held until the first half, which
+        // only the SYN's sequence number places.
+        let req = b"GET / HTTP/1.1\r\nHost: example.org\r\n\r\n";
+        ingest(
+            &mut e,
+            2,
+            &tcp_seq(true, false, true, 1001 + 10, &req[10..]),
+        );
+        assert!(!pending(&e));
+        ingest(&mut e, 3, &tcp_seq(true, false, true, 1001, &req[..10]));
+        let mut flows = Vec::new();
+        e.finish(&mut |f, _| flows.push(f));
+        let host = flows[0]
+            .facts()
+            .http
+            .as_ref()
+            .and_then(|h| h.request.as_ref())
+            .and_then(|r| r.host.clone());
+        assert_eq!(host.as_deref(), Some("example.org"));
     }
 
     #[test]
@@ -471,7 +511,7 @@ mod tests {
             tcp(false, false, true, b"data"),
             tcp(true, false, true, b""),
         ]);
-        assert_eq!(flows[0].server.port, 443);
+        assert_eq!(flows[0].server().port, 443);
         assert_eq!(flows[0].packets, [1, 1]);
     }
 }

@@ -139,7 +139,7 @@ impl Sessions {
     pub fn local_endpoint_app(&self, flow: &Flow) -> Option<&str> {
         self.local_endpoints
             .get(&local_endpoint(flow))
-            .or_else(|| self.local_endpoints.get(&flow.client))
+            .or_else(|| self.local_endpoints.get(&flow.client()))
             .map(String::as_str)
     }
 
@@ -153,7 +153,7 @@ impl Sessions {
 
     /// Remember what this flow tells about others (call before classifying the next flows).
     pub fn learn(&mut self, flow: &Flow, class: &Classification<'_>) {
-        if let (Some(app), Some(m)) = (class.app, flow.facts.media.as_deref())
+        if let (Some(app), Some(m)) = (class.app, flow.facts().media.as_deref())
             && !m.stun.is_empty()
             && self.local_endpoints.len() < MAX_LINKS
         {
@@ -161,7 +161,7 @@ impl Sessions {
                 .entry(local_endpoint(flow))
                 .or_insert_with(|| app.to_string());
         }
-        if let Some(sip) = flow.facts.sip.as_deref() {
+        if let Some(sip) = flow.facts().sip.as_deref() {
             for (ip, port, _) in sip.media_endpoints() {
                 // RTCP runs on the next port unless SDP says otherwise (RFC 3550 §11).
                 for p in [port, port.saturating_add(1)] {
@@ -366,8 +366,8 @@ impl Sessions {
     /// A call of no known app: SIP (signalling, or media its SDP announced), or WebRTC/RTP
     /// media and ICE of an unknown service (a telehealth portal, a self-hosted bridge).
     fn generic_call(&self, flow: &Flow, class: &Classification<'_>) -> Option<(String, String)> {
-        let f = &flow.facts;
-        let sdp = self.sdp_keys(flow.client, flow.server).is_some();
+        let f = flow.facts();
+        let sdp = self.sdp_keys(flow.client(), flow.server()).is_some();
         if f.sip.is_some() || (sdp && class.role == Role::Media) {
             return Some(("sip".into(), "SIP call".into()));
         }
@@ -485,19 +485,19 @@ fn close(mut s: Session, sigs: &SignatureSet) -> SessionRecord {
 /// The user's side of a flow: the client, unless the client is a public address talking to a
 /// private one (a peer or server spoke first on a UDP media flow).
 pub fn local_endpoint(flow: &Flow) -> Endpoint {
-    if !is_private(flow.client.ip) && is_private(flow.server.ip) {
-        flow.server
+    if !is_private(flow.client().ip) && is_private(flow.server().ip) {
+        flow.server()
     } else {
-        flow.client
+        flow.client()
     }
 }
 
 /// The other side of [`local_endpoint`].
 pub fn remote_endpoint(flow: &Flow) -> Endpoint {
-    if local_endpoint(flow) == flow.client {
-        flow.server
+    if local_endpoint(flow) == flow.client() {
+        flow.server()
     } else {
-        flow.client
+        flow.client()
     }
 }
 

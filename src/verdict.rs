@@ -93,7 +93,7 @@ pub struct Input<'a> {
 pub fn judge(i: &Input<'_>) -> (Encryption, Vec<Finding>) {
     let mut findings = Vec::new();
     let f = i.flow;
-    let facts = &f.facts;
+    let facts = f.facts();
     let server = ServerWords::new(i);
     let app_sig = i.class.app.and_then(|a| i.sigs.app(a));
     let app_name = app_sig.map_or("the app", |a| a.name.as_str());
@@ -168,7 +168,7 @@ impl std::fmt::Display for ServerWords<'_> {
 }
 
 fn describe_server(i: &Input<'_>) -> String {
-    let ip = i.flow.server.ip;
+    let ip = i.flow.server().ip;
     let mut s = match i.server_name {
         Some(n) => format!("{n} ({ip}"),
         None => format!("{ip} ("),
@@ -200,7 +200,7 @@ fn media_verdict(
     findings: &mut Vec<Finding>,
 ) -> Encryption {
     let f = i.flow;
-    let facts = &f.facts;
+    let facts = f.facts();
     let c = i.class;
     let m = facts.media.as_deref();
     let app_sig = c.app.and_then(|a| i.sigs.app(a));
@@ -368,7 +368,7 @@ fn first_sentence(s: &str) -> &str {
 /// where a CA certificate is expected.
 fn weak_tls(i: &Input<'_>, server: &ServerWords<'_>, findings: &mut Vec<Finding>) {
     use crate::dissect::tls::{cipher_is_weak, cipher_name, version_name};
-    let Some(t) = i.flow.facts.tls.as_deref() else {
+    let Some(t) = i.flow.facts().tls.as_deref() else {
         return;
     };
     if let Some(sh) = &t.server_hello {

@@ -8,7 +8,7 @@ use leakscope::capture::{Frame, LinkType};
 use leakscope::decode::{self, Decoded};
 use leakscope::engine::{Engine, EngineConfig};
 use leakscope::flow::{Facts, Flow, Inspector};
-use leakscope::model::{FlowKey, IpProto, Timestamp};
+use leakscope::model::{IpProto, Timestamp};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::path::Path;
@@ -134,16 +134,17 @@ fn established_media_packets_do_not_allocate() {
 fn flow_memory_is_bounded() {
     let flow = size_of::<Flow>();
     let slot = size_of::<Option<Flow>>();
-    // hashbrown: one (key, index) bucket plus one control byte per entry, at most 8/7 load.
-    let index = (size_of::<(FlowKey, u32)>() + 1) * 8 / 7;
+    // hashbrown: one slot-number bucket plus one control byte per entry, at most 8/7 load
+    // (the key is hashed from the slot, not stored twice).
+    let index = (size_of::<u32>() + 1) * 8 / 7;
     println!(
         "Flow {flow} B, slot {slot} B, Facts {} B, index entry ~{index} B, total ~{} B/flow \
-         (+ Inspector {} B boxed while a TCP/UDP flow is being inspected)",
+         (+ Inspector {} B boxed from a TCP/UDP flow's first payload until it is understood)",
         size_of::<Facts>(),
         slot + index,
         size_of::<Inspector>(),
     );
     // Regression guard at today's size (README "Performance" explains where it goes).
-    assert!(slot + index <= 336, "a flow costs {} bytes", slot + index);
+    assert!(slot + index <= 176, "a flow costs {} bytes", slot + index);
     assert!(size_of::<Inspector>() <= 192);
 }

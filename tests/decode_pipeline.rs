@@ -85,8 +85,8 @@ fn http_inside_vxlan_is_one_inner_flow_with_its_host() {
     let flows = run(LinkType::ETHERNET, &frames);
     let f = only_flow(&flows);
     assert_eq!(f.key.proto, IpProto::TCP);
-    assert_eq!((f.client.port, f.server.port), (50_000, 80));
-    assert_eq!(f.server.ip, std::net::IpAddr::from(SERVER));
+    assert_eq!((f.client().port, f.server().port), (50_000, 80));
+    assert_eq!(f.server().ip, std::net::IpAddr::from(SERVER));
     assert_eq!(server_name(f).map(|(n, _)| n), Some("inner.example"));
 }
 
@@ -143,5 +143,5 @@ fn first_fragment_of_an_unfinished_datagram_still_makes_a_flow() {
     let flows = run(LinkType::RAW, &[frame]);
     let f = only_flow(&flows);
     assert_eq!(f.key.proto, IpProto::UDP);
-    assert_eq!((f.client.port, f.server.port), (50_000, 443));
+    assert_eq!((f.client().port, f.server().port), (50_000, 443));
 }

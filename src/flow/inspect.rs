@@ -49,6 +49,39 @@ fn no_media(m: &Option<Box<MediaInfo>>) -> bool {
 }
 
 impl Facts {
+    /// Nothing found.
+    pub const EMPTY: Facts = Facts {
+        protocol: None,
+        dns: None,
+        http: None,
+        tls: None,
+        quic: None,
+        dtls: None,
+        sip: None,
+        media: None,
+    };
+
+    pub fn is_empty(&self) -> bool {
+        let Facts {
+            protocol,
+            dns,
+            http,
+            tls,
+            quic,
+            dtls,
+            sip,
+            media,
+        } = self;
+        protocol.is_none()
+            && dns.is_none()
+            && http.is_none()
+            && tls.is_none()
+            && quic.is_none()
+            && dtls.is_none()
+            && sip.is_none()
+            && media.is_none()
+    }
+
     /// The protocol label for reports: the dissector's, else what the media tracker saw.
     pub fn protocol_label(&self) -> Option<&'static str> {
         if self.protocol.is_some() {
@@ -166,6 +199,73 @@ impl MediaState {
 /// RFC 7983: a first byte of 20–63 is DTLS.
 fn is_dtls_byte(payload: &[u8]) -> bool {
     matches!(payload.first(), Some(20..=63))
+}
+
+/// Where deep inspection of a flow stands. A flow carries no [`Inspector`] until its first
+/// payload: a SYN flood or a port scan costs no dissector state, only the initial sequence
+/// numbers the reassembler needs once data arrives.
+#[derive(Debug)]
+pub enum Inspection {
+    /// No payload yet. `isn[d]` is the sequence number of the first SYN sent in direction
+    /// `d` (by [`Direction::index`]) if `syn[d]` (RFC 9293 §3.4: data starts at ISN + 1).
+    Pending { isn: [u32; 2], syn: [bool; 2] },
+    /// Dissectors are running.
+    Active(Box<Inspector>),
+    /// Inspection is over (or the protocol has nothing to inspect).
+    Done,
+}
+
+impl Inspection {
+    /// The starting state of a flow of `proto`: only TCP and UDP are inspected.
+    pub fn for_proto(proto: IpProto) -> Self {
+        if proto.has_ports() {
+            Inspection::Pending {
+                isn: [0; 2],
+                syn: [false; 2],
+            }
+        } else {
+            Inspection::Done
+        }
+    }
+
+    /// Feed one packet, starting the inspector (and the flow's facts) at the first
+    /// payload. Exactly what feeding every packet to an inspector made at the first packet
+    /// would do: until payload arrives, an inspector only notes SYN sequence numbers. Facts
+    /// still empty when inspection ends are freed.
+    pub fn on_packet(
+        &mut self,
+        dir: Direction,
+        pkt: &PacketView<'_>,
+        facts: &mut Option<Box<Facts>>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        if let Inspection::Pending { isn, syn } = self {
+            if pkt.payload.is_empty() {
+                let d = dir.index();
+                if let Some(tcp) = pkt.tcp.filter(|t| t.has(TcpMeta::SYN) && !syn[d]) {
+                    isn[d] = tcp.seq;
+                    syn[d] = true;
+                }
+                return;
+            }
+            let mut inspector = Box::<Inspector>::default();
+            for ((stream, seq), seen) in inspector.streams.iter_mut().zip(*isn).zip(*syn) {
+                if seen {
+                    stream.on_syn(seq);
+                }
+            }
+            *self = Inspection::Active(inspector);
+        }
+        if let Inspection::Active(inspector) = self {
+            let found = facts.get_or_insert_with(Box::default);
+            if inspector.on_packet(dir, pkt, found, ctx) == Progress::Done {
+                *self = Inspection::Done;
+                if found.is_empty() {
+                    *facts = None;
+                }
+            }
+        }
+    }
 }
 
 /// Per-flow inspection state.

@@ -1,9 +1,13 @@
 //! The flow table: a slab of flows indexed by key, with one least-recently-seen list per
 //! timeout class so idle expiry and eviction are O(1) per flow.
+//!
+//! The index holds only slot numbers (4 bytes and a control byte per bucket) and hashes the
+//! key stored in the slot: a map from key to slot would store every key a second time.
 
-use super::{EndReason, Facts, Flow};
+use super::{EndReason, Flow, Inspection};
 use crate::model::{Endpoint, FlowKey, IpProto, Timestamp};
-use rustc_hash::FxHashMap;
+use hashbrown::HashTable;
+use std::hash::BuildHasher;
 
 const NIL: u32 = u32::MAX;
 
@@ -18,12 +22,12 @@ pub(crate) enum Class {
 }
 const CLASSES: usize = 4;
 
-/// Position of a flow in its class list.
+/// Position of a flow in its class list (the class is a field of its own in [`Flow`], where
+/// it fills padding instead of making this 12 bytes).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Links {
     prev: u32,
     next: u32,
-    class: Class,
 }
 
 impl Default for Links {
@@ -31,7 +35,6 @@ impl Default for Links {
         Links {
             prev: NIL,
             next: NIL,
-            class: Class::Other,
         }
     }
 }
@@ -80,22 +83,37 @@ pub struct TableStats {
     pub max_live: u64,
 }
 
+/// Keys are canonical (direction-free) already, so a plain hash of the key serves both ways.
+fn hash_key(key: &FlowKey) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(key)
+}
+
+/// The hash of the flow in `slot` (for the index's rehashing; every indexed slot is live).
+fn slot_hash(slots: &[Option<Flow>], slot: u32) -> u64 {
+    slots
+        .get(slot as usize)
+        .and_then(Option::as_ref)
+        .map_or(0, |f| hash_key(&f.key))
+}
+
 pub struct FlowTable {
-    index: FxHashMap<FlowKey, u32>,
+    /// Slot numbers, hashed by the key of the flow in the slot.
+    index: HashTable<u32>,
     slots: Vec<Option<Flow>>,
     free: Vec<u32>,
     lists: [List; CLASSES],
     config: FlowConfig,
     next_id: u64,
-    /// Slots still to report while draining, newest first.
-    draining: Vec<u32>,
+    /// Slots still to report while draining, newest first; the slot number is in the low 32
+    /// bits (see [`FlowTable::drain_order`]).
+    draining: Vec<u64>,
     pub stats: TableStats,
 }
 
 impl FlowTable {
     pub fn new(config: FlowConfig) -> Self {
         FlowTable {
-            index: FxHashMap::default(),
+            index: HashTable::new(),
             slots: Vec::new(),
             free: Vec::new(),
             lists: [List {
@@ -118,7 +136,11 @@ impl FlowTable {
     }
 
     pub fn get(&self, key: &FlowKey) -> Option<u32> {
-        self.index.get(key).copied()
+        self.index
+            .find(hash_key(key), |&i| {
+                self.flow(i).is_some_and(|f| f.key == *key)
+            })
+            .copied()
     }
 
     pub fn flow(&self, idx: u32) -> Option<&Flow> {
@@ -134,7 +156,8 @@ impl FlowTable {
         self.slots.iter().flatten()
     }
 
-    /// Create a flow; evicts the least recently seen flow when the table is full.
+    /// Create a flow; evicts the least recently seen flow when the table is full. `client`
+    /// and `server` are the two endpoints of `key`.
     pub fn insert(
         &mut self,
         key: FlowKey,
@@ -150,8 +173,7 @@ impl FlowTable {
         }
         let flow = Flow {
             key,
-            client,
-            server,
+            client_is_lo: client == key.lo && server == key.hi,
             id: self.next_id,
             first_seen: now,
             last_seen: now,
@@ -161,9 +183,10 @@ impl FlowTable {
             tcp_flags: [0; 2],
             dns_name: None,
             source: 0,
-            facts: Facts::default(),
-            inspector: None,
+            facts: None,
+            inspection: Inspection::for_proto(key.proto),
             lru: Links::default(),
+            lru_class: Class::Other,
         };
         self.next_id += 1;
         let idx = match self.free.pop() {
@@ -176,7 +199,9 @@ impl FlowTable {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.index.insert(key, idx);
+        let slots = &self.slots;
+        self.index
+            .insert_unique(hash_key(&key), idx, |&i| slot_hash(slots, i));
         self.link_front(idx, class_of(key.proto));
         self.stats.created += 1;
         self.stats.max_live = self.stats.max_live.max(self.index.len() as u64);
@@ -229,7 +254,9 @@ impl FlowTable {
         let Some(flow) = self.slots.get_mut(idx as usize).and_then(Option::take) else {
             return;
         };
-        self.index.remove(&flow.key);
+        if let Ok(entry) = self.index.find_entry(hash_key(&flow.key), |&i| i == idx) {
+            entry.remove();
+        }
         self.free.push(idx);
         match reason {
             EndReason::Idle => self.stats.expired_idle += 1,
@@ -254,25 +281,18 @@ impl FlowTable {
             if self.index.is_empty() {
                 return false;
             }
-            // Slot indices by descending id: `pop` yields the oldest flow.
-            let mut order: Vec<(u64, u32)> = self
-                .slots
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| s.as_ref().map(|f| (f.id, i as u32)))
-                .collect();
-            order.sort_unstable_by(|a, b| b.cmp(a));
-            self.draining = order.into_iter().map(|(_, i)| i).collect();
-            // Every flow goes now: drop the lookup structures at once instead of per flow.
-            self.index = FxHashMap::default();
+            // Every flow goes now: drop the lookup structures at once instead of per flow
+            // (before the drain order is built, so the two are never held together).
+            self.index = HashTable::new();
             self.free = Vec::new();
             self.lists = [List {
                 head: NIL,
                 tail: NIL,
             }; CLASSES];
+            self.draining = self.drain_order();
         }
         for _ in 0..max {
-            let Some(idx) = self.draining.pop() else {
+            let Some(idx) = self.draining.pop().map(|v| v as u32) else {
                 break;
             };
             if let Some(flow) = self.slots.get_mut(idx as usize).and_then(Option::take) {
@@ -285,6 +305,32 @@ impl FlowTable {
             return false;
         }
         true
+    }
+
+    /// Live slots by descending flow id (`pop` yields the oldest flow), one `u64` each: the
+    /// id's offset from the oldest live id in the high half, the slot in the low half, so
+    /// a plain integer sort orders them without touching the flows again.
+    fn drain_order(&self) -> Vec<u64> {
+        let live = || {
+            self.slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| s.as_ref().map(|f| (f.id, i as u32)))
+        };
+        let oldest = live().map(|(id, _)| id).min().unwrap_or(0);
+        let mut order: Vec<u64>;
+        if self.next_id - oldest <= u64::from(u32::MAX) {
+            order = live()
+                .map(|(id, slot)| (id - oldest) << 32 | u64::from(slot))
+                .collect();
+            order.sort_unstable_by(|a, b| b.cmp(a));
+        } else {
+            // Ids more than 2^32 apart (an endless live capture): sort by the ids themselves.
+            let id = |slot: u64| self.flow(slot as u32).map_or(0, |f| f.id);
+            order = live().map(|(_, slot)| u64::from(slot)).collect();
+            order.sort_unstable_by_key(|&slot| std::cmp::Reverse(id(slot)));
+        }
+        order
     }
 
     fn timeout(&self, class: Class) -> u64 {
@@ -311,8 +357,8 @@ impl FlowTable {
             f.lru = Links {
                 prev: NIL,
                 next: head,
-                class,
             };
+            f.lru_class = class;
         }
         if let Some(h) = self.flow_mut(head) {
             h.lru.prev = idx;
@@ -325,16 +371,16 @@ impl FlowTable {
     }
 
     fn unlink(&mut self, idx: u32) {
-        let Some(links) = self.flow(idx).map(|f| f.lru) else {
+        let Some((links, class)) = self.flow(idx).map(|f| (f.lru, f.lru_class)) else {
             return;
         };
         match self.flow_mut(links.prev) {
             Some(p) => p.lru.next = links.next,
-            None => self.lists[links.class as usize].head = links.next,
+            None => self.lists[class as usize].head = links.next,
         }
         match self.flow_mut(links.next) {
             Some(n) => n.lru.prev = links.prev,
-            None => self.lists[links.class as usize].tail = links.prev,
+            None => self.lists[class as usize].tail = links.prev,
         }
     }
 }
@@ -371,7 +417,7 @@ mod tests {
             ..Default::default()
         });
         let mut out = Vec::new();
-        let mut sink = |f: Flow, r| out.push((f.client.port, r));
+        let mut sink = |f: Flow, r| out.push((f.client().port, r));
         for p in 1..=3 {
             let (k, a, b) = key(p);
             let i = t.insert(k, a, b, Timestamp(u64::from(p)), &mut sink);
@@ -413,7 +459,7 @@ mod tests {
             ..Default::default()
         });
         let mut out = Vec::new();
-        let mut sink = |f: Flow, r| out.push((f.client.port, r));
+        let mut sink = |f: Flow, r| out.push((f.client().port, r));
         for p in 1..=3 {
             let (k, a, b) = key(p);
             let i = t.insert(k, a, b, Timestamp(u64::from(p)), &mut sink);
@@ -423,8 +469,34 @@ mod tests {
         assert_eq!(t.stats.evicted, 1);
         assert_eq!(t.len(), 2);
         let mut rest = Vec::new();
-        t.drain(&mut |f: Flow, _| rest.push(f.client.port));
+        t.drain(&mut |f: Flow, _| rest.push(f.client().port));
         assert_eq!(rest, vec![2, 3]);
+    }
+
+    #[test]
+    fn drain_reports_in_id_order_even_for_far_apart_ids() {
+        for far in [false, true] {
+            let mut t = FlowTable::new(FlowConfig {
+                max_flows: 3,
+                ..Default::default()
+            });
+            let mut sink = |_: Flow, _| {};
+            // Slot reuse after an eviction puts a newer flow in an older slot.
+            for p in 1..=4 {
+                let (k, a, b) = key(p);
+                let i = t.insert(k, a, b, Timestamp(u64::from(p)), &mut sink);
+                seen(&mut t, i, u64::from(p));
+                if far && p == 4 {
+                    t.next_id = u64::from(u32::MAX) * 3;
+                    if let Some(f) = t.flow_mut(i) {
+                        f.id = u64::from(u32::MAX) * 2;
+                    }
+                }
+            }
+            let mut rest = Vec::new();
+            t.drain(&mut |f: Flow, _| rest.push(f.client().port));
+            assert_eq!(rest, vec![2, 3, 4], "far ids: {far}");
+        }
     }
 
     #[test]

@@ -169,12 +169,12 @@ fn live_row(f: &Flow) -> FlowRow {
     FlowRow {
         id: f.id,
         transport: f.key.proto,
-        src: f.client,
-        dst: f.server,
+        src: f.client(),
+        dst: f.server(),
         app: None,
         server_name: name.map(|(n, _)| n.to_string()),
         server_name_source: name.map(|(_, s)| s),
-        protocol: f.facts.protocol_label(),
+        protocol: f.facts().protocol_label(),
         role: Role::Other,
         route: None,
         encryption: Encryption::Unknown,
@@ -185,7 +185,7 @@ fn live_row(f: &Flow) -> FlowRow {
         bytes: f.bytes,
         state: FlowState::Live,
         server: None,
-        details: detail_lines(&f.facts, None),
+        details: detail_lines(f.facts(), None),
         record: None,
     }
 }

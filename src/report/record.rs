@@ -72,8 +72,8 @@ impl<'a> FlowRecord<'a> {
             record: "flow",
             id: flow.id,
             transport: flow.key.proto,
-            src: flow.client,
-            dst: flow.server,
+            src: flow.client(),
+            dst: flow.server(),
             app: None,
             app_basis: None,
             server_name: name.map(|(n, _)| n),
@@ -83,7 +83,7 @@ impl<'a> FlowRecord<'a> {
             route_basis: None,
             encryption: Encryption::Unknown,
             findings: Vec::new(),
-            protocol: flow.facts.protocol_label(),
+            protocol: flow.facts().protocol_label(),
             first_seen: flow.first_seen,
             last_seen: flow.last_seen,
             duration_s: flow.last_seen.since(flow.first_seen) as f64 / 1e9,
@@ -92,7 +92,7 @@ impl<'a> FlowRecord<'a> {
             end_reason: reason,
             source,
             server: None,
-            facts: &flow.facts,
+            facts: flow.facts(),
         }
     }
 }
