@@ -3,13 +3,14 @@
 //! [`Snapshot`]s.
 //!
 //! - [`device`] lists interfaces and picks the default one;
-//! - [`source`] opens an interface and runs the capture thread (owned frames into a bounded
-//!   queue; drops counted, never blocking);
+//! - [`source`] opens an interface and runs the capture thread ([`batch`]es of frames into
+//!   a bounded queue; drops counted, never blocking);
 //! - [`privs`] drops root after the capture handle is open;
 //! - [`run`] is the pipeline: capture thread → queue → analysis → [`Output`];
 //! - [`replay_feed`] replays files with progress and recorded-speed pacing;
 //! - [`collector`] and [`snapshot`] turn records into the rows the UI shows.
 
+pub mod batch;
 pub mod collector;
 pub mod details;
 pub mod device;

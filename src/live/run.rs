@@ -1,9 +1,9 @@
 //! The live pipeline:
 //!
 //! ```text
-//! capture thread ──(bounded queue, try_send: full → count, drop)──▶ analysis ──▶ Output
-//!      ▲                                                              │  (records, and
-//!      └──────────────(buffer pool: used frame buffers back)─────────┘   snapshots for the UI)
+//! capture thread ──(bounded queue of frame batches, try_send: full → count, drop)──▶ analysis ──▶ Output
+//!      ▲                                                                               │  (records, and
+//!      └──────────────────────(batch pool: used batches back)─────────────────────────┘   snapshots for the UI)
 //! ```
 //!
 //! Time: the engine only ever sees libpcap's capture timestamps. When no packet arrives,
@@ -13,14 +13,14 @@
 //! [`LIVE_CLOSED_LINGER_NS`] + slack after their last packet even on a silent link, and a
 //! wall-clock jump can never move the engine's time.
 
+use super::batch::FrameBatch;
 use super::output::{Output, Status};
 use super::pcapng::PcapngWriter;
 use super::privs::{self, Identity, PrivError};
 use super::snapshot::Drops;
-use super::source::{self, CaptureCounters, CaptureOptions, OpenError, OwnedFrame};
+use super::source::{self, CaptureCounters, CaptureOptions, OpenError};
 use super::stop::StopHandle;
 use crate::analyze::{Analyzer, AnalyzerConfig};
-use crate::capture::Frame;
 use crate::model::Timestamp;
 use crate::report::{InputSummary, LiveStats, Summary};
 use std::fs::File;
@@ -91,8 +91,8 @@ impl LiveClock {
 /// A capture that is running: the capture thread reads, [`Running::analyse`] consumes.
 pub struct Running {
     capture: Option<JoinHandle<()>>,
-    queue: Receiver<OwnedFrame>,
-    pool: SyncSender<Vec<u8>>,
+    queue: Receiver<FrameBatch>,
+    pool: SyncSender<FrameBatch>,
     counters: Arc<CaptureCounters>,
     stop: StopHandle,
     breaker: pcap::BreakLoop,
@@ -138,8 +138,9 @@ pub fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
 
     let stop = StopHandle::new();
     watch_signals(stop.clone(), opts.duration).map_err(LiveError::Signals)?;
-    let (tx, queue) = mpsc::sync_channel(source::QUEUE_FRAMES);
-    let (pool, pool_rx) = mpsc::sync_channel(source::QUEUE_FRAMES);
+    let (tx, queue) = mpsc::sync_channel(source::QUEUE_BATCHES);
+    // Room for every batch there is: the queued ones, the one being filled, the one analysed.
+    let (pool, pool_rx) = mpsc::sync_channel(source::QUEUE_BATCHES + 2);
     let counters = Arc::new(CaptureCounters::default());
     let interface = capture.interface.clone();
     let thread = {
@@ -296,39 +297,38 @@ impl Running {
                 woken = true;
             }
             match self.queue.recv_timeout(TICK) {
-                Ok(frame) => {
+                Ok(batch) => {
                     self.counters
                         .queued_bytes
-                        .fetch_sub(frame.data.len() as u64, Ordering::Relaxed);
-                    self.first_seen.get_or_insert(frame.ts);
-                    clock.saw(frame.ts);
-                    if let Some((_, w)) = self.writer.as_mut() {
-                        w.frame(frame.ts, &frame.data, frame.orig_len)?;
+                        .fetch_sub(batch.bytes() as u64, Ordering::Relaxed);
+                    for frame in batch.frames() {
+                        self.first_seen.get_or_insert(frame.ts);
+                        if let Some((_, w)) = self.writer.as_mut() {
+                            w.frame(frame.ts, frame.data, frame.orig_len)?;
+                        }
+                        out.frame(frame.ts, frame.orig_len);
+                        analyzer.ingest(&frame, out)?;
                     }
-                    out.frame(frame.ts, frame.orig_len);
-                    analyzer.ingest(
-                        &Frame {
-                            ts: frame.ts,
-                            link: frame.link,
-                            data: &frame.data,
-                            orig_len: frame.orig_len,
-                        },
-                        out,
-                    )?;
-                    // Back to the capture thread; if the pool is full the buffer is freed.
-                    let _ = self.pool.try_send(frame.data);
+                    // One clock read per batch: a batch spans at most a kernel block's
+                    // timeout, far less than the tick slack.
+                    if let Some(ts) = batch.last_ts() {
+                        clock.saw(ts);
+                    }
+                    // Back to the capture thread; if the pool is full the batch is freed.
+                    let _ = self.pool.try_send(batch);
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
             }
-            if last_tick.elapsed() >= TICK {
-                last_tick = Instant::now();
+            let now = Instant::now();
+            if now.duration_since(last_tick) >= TICK {
+                last_tick = now;
                 if let Some(now) = clock.now() {
                     analyzer.tick(now, out)?;
                 }
             }
-            if last_publish.elapsed() >= PUBLISH_EVERY {
-                last_publish = Instant::now();
+            if now.duration_since(last_publish) >= PUBLISH_EVERY {
+                last_publish = now;
                 let status = Status {
                     first_seen: self.first_seen,
                     drops: self.drops(),
@@ -336,8 +336,8 @@ impl Running {
                 };
                 out.publish(analyzer, &status);
             }
-            if last_flush.elapsed() >= WRITE_FLUSH_EVERY {
-                last_flush = Instant::now();
+            if now.duration_since(last_flush) >= WRITE_FLUSH_EVERY {
+                last_flush = now;
                 if let Some((_, w)) = self.writer.as_mut() {
                     w.flush()?;
                 }
@@ -439,7 +439,7 @@ mod tests {
         for (i, p) in packets.into_iter().enumerate() {
             let mut data = Vec::new();
             assert!(p.write(&mut data, &[]).is_ok());
-            let frame = Frame {
+            let frame = crate::capture::Frame {
                 ts: Timestamp(t0.0 + i as u64 * 1_000),
                 link: crate::capture::LinkType::RAW,
                 data: &data,
