@@ -371,7 +371,6 @@ impl Engine {
         let d = dir.index();
         flow.packets[d] += 1;
         flow.bytes[d] += u64::from(wire_len);
-        flow.payload_bytes[d] += p.payload.len() as u64;
         flow.tcp_flags[d] |= tcp.flags;
         flow.last_seen = flow.last_seen.max(ts);
         if !matches!(flow.inspection, Inspection::Done) {

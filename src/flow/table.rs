@@ -4,6 +4,7 @@
 //! The index holds only slot numbers (4 bytes and a control byte per bucket) and hashes the
 //! key stored in the slot: a map from key to slot would store every key a second time.
 
+use super::slab::Slab;
 use super::{EndReason, Flow, Inspection};
 use crate::model::{Endpoint, FlowKey, IpProto, Timestamp};
 use hashbrown::HashTable;
@@ -89,7 +90,7 @@ fn hash_key(key: &FlowKey) -> u64 {
 }
 
 /// The hash of the flow in `slot` (for the index's rehashing; every indexed slot is live).
-fn slot_hash(slots: &[Option<Flow>], slot: u32) -> u64 {
+fn slot_hash(slots: &Slab<Flow>, slot: u32) -> u64 {
     slots
         .get(slot as usize)
         .and_then(Option::as_ref)
@@ -99,7 +100,7 @@ fn slot_hash(slots: &[Option<Flow>], slot: u32) -> u64 {
 pub struct FlowTable {
     /// Slot numbers, hashed by the key of the flow in the slot.
     index: HashTable<u32>,
-    slots: Vec<Option<Flow>>,
+    slots: Slab<Flow>,
     free: Vec<u32>,
     lists: [List; CLASSES],
     config: FlowConfig,
@@ -114,7 +115,7 @@ impl FlowTable {
     pub fn new(config: FlowConfig) -> Self {
         FlowTable {
             index: HashTable::new(),
-            slots: Vec::new(),
+            slots: Slab::default(),
             free: Vec::new(),
             lists: [List {
                 head: NIL,
@@ -179,7 +180,6 @@ impl FlowTable {
             last_seen: now,
             packets: [0; 2],
             bytes: [0; 2],
-            payload_bytes: [0; 2],
             tcp_flags: [0; 2],
             dns_name: None,
             source: 0,
@@ -191,13 +191,12 @@ impl FlowTable {
         self.next_id += 1;
         let idx = match self.free.pop() {
             Some(i) => {
-                self.slots[i as usize] = Some(flow);
+                if let Some(slot) = self.slots.get_mut(i as usize) {
+                    *slot = Some(flow);
+                }
                 i
             }
-            None => {
-                self.slots.push(Some(flow));
-                (self.slots.len() - 1) as u32
-            }
+            None => self.slots.push(Some(flow)) as u32,
         };
         let slots = &self.slots;
         self.index
@@ -300,7 +299,7 @@ impl FlowTable {
             }
         }
         if self.draining.is_empty() {
-            self.slots = Vec::new();
+            self.slots = Slab::default();
             self.draining = Vec::new();
             return false;
         }
