@@ -72,7 +72,7 @@ pub fn server_name(flow: &Flow) -> Option<(&str, NameSource)> {
     None.or(tls_sni.map(|n| (n, NameSource::TlsSni)))
         .or(quic_sni.map(|n| (n, NameSource::QuicSni)))
         .or(http_host.map(|n| (n, NameSource::HttpHost)))
-        .or(flow.dns_name.as_deref().map(|n| (n, NameSource::Dns)))
+        .or(flow.dns_name.as_deref().map(|n| (&**n, NameSource::Dns)))
         .or(cert_name.map(|n| (n, NameSource::Certificate)))
         .filter(|(n, _)| !n.is_empty())
 }

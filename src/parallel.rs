@@ -345,7 +345,7 @@ fn shard_gone() -> io::Error {
 /// A flow's run-wide id and the name the DNS cache held for its server when it started.
 struct Started {
     id: u64,
-    dns_name: Option<Arc<str>>,
+    dns_name: Option<crate::enrich::dns_cache::SharedName>,
 }
 
 /// The merger: what one engine would have done with the shards' events, then the analysis.

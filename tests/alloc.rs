@@ -145,6 +145,6 @@ fn flow_memory_is_bounded() {
         size_of::<Inspector>(),
     );
     // Regression guard at today's size (README "Performance" explains where it goes).
-    assert!(slot + index <= 160, "a flow costs {} bytes", slot + index);
+    assert!(slot + index <= 152, "a flow costs {} bytes", slot + index);
     assert!(size_of::<Inspector>() <= 192);
 }

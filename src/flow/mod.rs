@@ -9,7 +9,6 @@ pub mod tcp;
 use crate::decode::PacketView;
 use crate::model::{Direction, Endpoint, FlowKey, Timestamp};
 use inspect::Ctx;
-use std::sync::Arc;
 
 pub use inspect::{Facts, Inspection, Inspector};
 pub use table::{FlowConfig, FlowTable, TableStats};
@@ -45,7 +44,7 @@ pub struct Flow {
     /// TCP flags seen (OR of all packets), by direction.
     pub tcp_flags: [u8; 2],
     /// The name the DNS cache held for the server when the flow started.
-    pub dns_name: Option<Arc<str>>,
+    pub dns_name: Option<crate::enrich::dns_cache::SharedName>,
     /// Index of the capture file (in the run's input list) where the flow was first seen.
     pub source: u16,
     /// What the dissectors found; boxed at the first payload, `None` while nothing is known.
@@ -115,7 +114,7 @@ mod tests {
     /// flow"). Grows only with a reason written down there.
     #[test]
     fn flow_stays_small() {
-        assert!(size_of::<Flow>() <= 152, "Flow is {} B", size_of::<Flow>());
+        assert!(size_of::<Flow>() <= 144, "Flow is {} B", size_of::<Flow>());
         assert_eq!(size_of::<Option<Flow>>(), size_of::<Flow>());
     }
 

@@ -2,9 +2,10 @@
 //! array: growing a 100 MB `Vec` copies it into a new block while the old one is still
 //! mapped, which doubled the peak RSS with allocators that do not `mremap` (mimalloc).
 
-/// Slots per chunk: 4 096 × 168-byte flows ≈ 690 KB, small next to a big table and large
-/// enough that the chunk list stays short (245 chunks for a million flows).
-const CHUNK: usize = 3072;
+/// Bytes per chunk: 512 KiB is the largest object mimalloc serves from its shared large pages
+/// (`MI_LARGE_MAX_OBJ_SIZE`); a chunk that fills it wastes nothing, one slightly larger
+/// would take a page span of its own. 3 640 flows of 144 bytes; 275 chunks for a million.
+const CHUNK_BYTES: usize = 512 * 1024;
 
 /// Append-only storage of `Option<T>` addressed by a dense index.
 pub(crate) struct Slab<T> {
@@ -22,23 +23,35 @@ impl<T> Default for Slab<T> {
 }
 
 impl<T> Slab<T> {
+    /// Slots per chunk (at least one).
+    const CHUNK: usize = {
+        let size = std::mem::size_of::<Option<T>>();
+        if size == 0 || size > CHUNK_BYTES {
+            1
+        } else {
+            CHUNK_BYTES / size
+        }
+    };
+
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.len
     }
 
     pub fn get(&self, i: usize) -> Option<&Option<T>> {
-        self.chunks.get(i / CHUNK)?.get(i % CHUNK)
+        self.chunks.get(i / Self::CHUNK)?.get(i % Self::CHUNK)
     }
 
     pub fn get_mut(&mut self, i: usize) -> Option<&mut Option<T>> {
-        self.chunks.get_mut(i / CHUNK)?.get_mut(i % CHUNK)
+        self.chunks
+            .get_mut(i / Self::CHUNK)?
+            .get_mut(i % Self::CHUNK)
     }
 
     /// Append a slot; returns its index.
     pub fn push(&mut self, value: Option<T>) -> usize {
-        if self.len.is_multiple_of(CHUNK) {
-            self.chunks.push(Vec::with_capacity(CHUNK));
+        if self.len.is_multiple_of(Self::CHUNK) {
+            self.chunks.push(Vec::with_capacity(Self::CHUNK));
         }
         if let Some(chunk) = self.chunks.last_mut() {
             chunk.push(value);
@@ -55,6 +68,7 @@ impl<T> Slab<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    const CHUNK: usize = Slab::<usize>::CHUNK;
 
     #[test]
     fn indices_are_dense_across_chunks() {
