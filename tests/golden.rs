@@ -1,9 +1,12 @@
 //! Golden NDJSON over every capture the project recorded (`captures/`): any change in what
 //! leakscope reports about real traffic shows up as a snapshot diff.
 
+mod support;
+
 use leakscope::analyze::AnalyzerConfig;
 use leakscope::report::ndjson::NdjsonSink;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use support::project_captures;
 
 fn replay_ndjson(path: &Path) -> String {
     let mut out = Vec::new();
@@ -22,23 +25,9 @@ fn replay_ndjson(path: &Path) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-fn captures() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir("captures")
-        .map(|d| d.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.retain(|p| {
-        matches!(
-            p.extension().and_then(|e| e.to_str()),
-            Some("pcap" | "pcapng")
-        )
-    });
-    files.sort();
-    files
-}
-
 #[test]
 fn every_capture_matches_its_golden_ndjson() {
-    let files = captures();
+    let files = project_captures();
     assert!(files.len() >= 10, "captures/ holds {} files", files.len());
     for path in files {
         let ndjson = replay_ndjson(&path);

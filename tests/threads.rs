@@ -76,23 +76,9 @@ fn assert_same(paths: &[PathBuf], config: impl Fn() -> AnalyzerConfig) -> String
     single
 }
 
-fn captures() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir("captures")
-        .map(|d| d.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.retain(|p| {
-        matches!(
-            p.extension().and_then(|e| e.to_str()),
-            Some("pcap" | "pcapng")
-        )
-    });
-    files.sort();
-    files
-}
-
 #[test]
 fn every_capture_is_the_same_on_any_number_of_threads() {
-    let files = captures();
+    let files = project_captures();
     assert!(files.len() >= 10, "captures/ holds {} files", files.len());
     for path in &files {
         assert_same(std::slice::from_ref(path), AnalyzerConfig::default);
@@ -101,7 +87,7 @@ fn every_capture_is_the_same_on_any_number_of_threads() {
 
 #[test]
 fn all_captures_as_one_run_are_the_same_on_any_number_of_threads() {
-    let files = captures();
+    let files = project_captures();
     let out = assert_same(&files, AnalyzerConfig::default);
     let flows = out
         .lines()
@@ -317,7 +303,7 @@ fn generated_stress_capture_is_the_same_on_any_number_of_threads() {
 
 #[test]
 fn cli_threads_flag_gives_the_same_output() {
-    let files: Vec<PathBuf> = captures().into_iter().take(4).collect();
+    let files: Vec<PathBuf> = project_captures().into_iter().take(4).collect();
     let run = |threads: &str| {
         let mut args: Vec<&OsStr> = vec![
             OsStr::new("replay"),

@@ -234,3 +234,18 @@ pub fn run_bin(args: &[&std::ffi::OsStr]) -> (i32, Vec<u8>, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// The project's own recordings in `captures/` (pcap and pcapng), sorted by name.
+pub fn project_captures() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir("captures")
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.retain(|p| {
+        matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("pcap" | "pcapng")
+        )
+    });
+    files.sort();
+    files
+}
