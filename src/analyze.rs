@@ -55,8 +55,6 @@ pub struct Analyzer {
     engine: Engine,
     reporter: Reporter,
     finished: Vec<(Flow, EndReason)>,
-    /// A copy of the reporter's counters, updated after every call.
-    pub stats: AnalysisStats,
 }
 
 impl Analyzer {
@@ -66,8 +64,12 @@ impl Analyzer {
             engine,
             reporter: Reporter::new(config),
             finished: Vec::new(),
-            stats: AnalysisStats::default(),
         }
+    }
+
+    /// What the analysis found so far.
+    pub fn stats(&self) -> AnalysisStats {
+        self.reporter.stats
     }
 
     pub fn engine(&self) -> &Engine {
@@ -108,10 +110,7 @@ impl Analyzer {
     pub fn ingest(&mut self, frame: &Frame<'_>, sink: &mut dyn Sink) -> io::Result<()> {
         let finished = &mut self.finished;
         self.engine.ingest(frame, &mut |f, r| finished.push((f, r)));
-        let result = self.reporter.report_all(&mut self.finished, sink);
-        let result = result.and_then(|()| self.reporter.sweep_sessions(self.engine.now(), sink));
-        self.stats = self.reporter.stats;
-        result
+        self.report_finished(sink)
     }
 
     /// Advance capture time to `now` without a frame (live capture with no traffic): flows
@@ -121,18 +120,19 @@ impl Analyzer {
     pub fn tick(&mut self, now: Timestamp, sink: &mut dyn Sink) -> io::Result<()> {
         let finished = &mut self.finished;
         self.engine.advance(now, &mut |f, r| finished.push((f, r)));
-        let result = self.reporter.report_all(&mut self.finished, sink);
-        let result = result.and_then(|()| self.reporter.sweep_sessions(self.engine.now(), sink));
-        self.stats = self.reporter.stats;
-        result
+        self.report_finished(sink)
+    }
+
+    /// The flows the engine just finished, then sessions idle by its clock.
+    fn report_finished(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
+        self.reporter.report_all(&mut self.finished, sink)?;
+        self.reporter.sweep_sessions(self.engine.now(), sink)
     }
 
     /// End of input: report every remaining flow, then every open session.
     pub fn finish(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
-        let result = self.finish_flows(sink);
-        let result = result.and_then(|()| self.reporter.finish_sessions(sink));
-        self.stats = self.reporter.stats;
-        result
+        self.finish_flows(sink)?;
+        self.reporter.finish_sessions(sink)
     }
 
     fn finish_flows(&mut self, sink: &mut dyn Sink) -> io::Result<()> {

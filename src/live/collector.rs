@@ -131,7 +131,7 @@ impl Collector {
             bytes_per_s: bw.history_bytes.back().copied().unwrap_or(bw.bytes),
             drops,
             live_flows: engine.table().len(),
-            flows_reported: analyzer.stats.flows_reported,
+            flows_reported: analyzer.stats().flows_reported,
             sessions: sessions.into(),
             flows: flows.into(),
             findings: self.findings.iter().cloned().collect::<Vec<_>>().into(),

@@ -232,10 +232,10 @@ pub fn pipeline_file(file: &[u8]) {
             last_seen: None,
             packets: engine.packets,
             flows: leakscope::report::record::FlowCounts {
-                reported: analyzer.stats.flows_reported,
+                reported: analyzer.stats().flows_reported,
                 table: engine.table().stats,
             },
-            analysis: analyzer.stats,
+            analysis: analyzer.stats(),
             defrag: engine.defrag().stats,
             errors: 0,
             policy: None,
