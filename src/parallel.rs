@@ -489,18 +489,12 @@ impl Merger {
                     self.ids.insert((shard, id), started);
                     self.next_id += 1;
                     self.live += 1;
-                    self.table.created += 1;
-                    self.table.max_live = self.table.max_live.max(self.live);
+                    self.table.created(self.live);
                 }
                 ShardEventKind::Dns(l) => self.dns.insert(l.ip, &l.name, l.ttl_secs, l.at),
                 ShardEventKind::Finished(flow, reason) => {
                     self.live = self.live.saturating_sub(1);
-                    match reason {
-                        EndReason::Idle => self.table.expired_idle += 1,
-                        EndReason::Closed => self.table.closed += 1,
-                        EndReason::Evicted => self.table.evicted += 1,
-                        EndReason::EndOfInput => {}
-                    }
+                    self.table.ended(reason);
                     let mut flow = *flow;
                     self.name(shard, &mut flow);
                     self.finished.push((flow, reason));

@@ -84,6 +84,24 @@ pub struct TableStats {
     pub max_live: u64,
 }
 
+impl TableStats {
+    /// A flow was created; `live` flows are now in the table.
+    pub fn created(&mut self, live: u64) {
+        self.created += 1;
+        self.max_live = self.max_live.max(live);
+    }
+
+    /// A flow left the table for `reason`.
+    pub fn ended(&mut self, reason: EndReason) {
+        match reason {
+            EndReason::Idle => self.expired_idle += 1,
+            EndReason::Closed => self.closed += 1,
+            EndReason::Evicted => self.evicted += 1,
+            EndReason::EndOfInput => {}
+        }
+    }
+}
+
 /// Keys are canonical (direction-free) already, so a plain hash of the key serves both ways.
 fn hash_key(key: &FlowKey) -> u64 {
     rustc_hash::FxBuildHasher.hash_one(key)
@@ -202,8 +220,7 @@ impl FlowTable {
         self.index
             .insert_unique(hash_key(&key), idx, |&i| slot_hash(slots, i));
         self.link_front(idx, class_of(key.proto));
-        self.stats.created += 1;
-        self.stats.max_live = self.stats.max_live.max(self.index.len() as u64);
+        self.stats.created(self.index.len() as u64);
         idx
     }
 
@@ -257,12 +274,7 @@ impl FlowTable {
             entry.remove();
         }
         self.free.push(idx);
-        match reason {
-            EndReason::Idle => self.stats.expired_idle += 1,
-            EndReason::Closed => self.stats.closed += 1,
-            EndReason::Evicted => self.stats.evicted += 1,
-            EndReason::EndOfInput => {}
-        }
+        self.stats.ended(reason);
         finished(flow, reason);
     }
 
