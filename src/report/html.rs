@@ -163,10 +163,7 @@ impl Sink for HtmlSink<'_> {
         if self.rows.len() >= MAX_TABLE_ROWS {
             return Ok(());
         }
-        let proto = match r.protocol {
-            Some(p) => format!("{}/{p}", r.transport.name()),
-            None => r.transport.name().into_owned(),
-        };
+        let proto = r.protocol_words();
         self.rows.push(format!(
             "<tr><td class=\"num\">{}</td><td>{}</td><td class=\"mono\">{} → {}</td><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             r.id,

@@ -65,6 +65,15 @@ pub struct FlowRecord<'a> {
 }
 
 impl<'a> FlowRecord<'a> {
+    /// `tcp/tls`, `udp/rtp`, or the transport alone when no protocol was recognised (the
+    /// tables of the text and HTML reports).
+    pub fn protocol_words(&self) -> String {
+        match self.protocol {
+            Some(p) => format!("{}/{p}", self.transport.name()),
+            None => self.transport.name().into_owned(),
+        }
+    }
+
     /// A record with the honest defaults of a flow nothing has classified yet.
     pub fn new(flow: &'a Flow, reason: EndReason, source: &'a str) -> Self {
         let name = crate::classify::server_name(flow);

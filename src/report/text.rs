@@ -85,10 +85,7 @@ impl Sink for TextSink<'_> {
         if self.rows.len() >= MAX_TABLE_ROWS {
             return Ok(());
         }
-        let proto = match r.protocol {
-            Some(p) => format!("{}/{p}", r.transport.name()),
-            None => r.transport.name().into_owned(),
-        };
+        let proto = r.protocol_words();
         let ends = format!("{} → {}", r.src, r.dst);
         let name = r.server_name.map(for_terminal).unwrap_or_default();
         let app = r.app.map(for_terminal).unwrap_or_else(|| "-".into());
