@@ -11,8 +11,7 @@ use crate::signature::{self, DomainMatch, SignatureSet, StunEvidence, TelemetryE
 use serde::Serialize;
 
 /// What a flow does in a call or an app session.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Role {
     Media,
     Signalling,
@@ -22,13 +21,25 @@ pub enum Role {
     Other,
 }
 
+crate::model::word_enum!(Role {
+    Media => "media",
+    Signalling => "signalling",
+    Telemetry => "telemetry",
+    Dns => "dns",
+    Other => "other",
+});
+
 /// How media travels: straight to the other participant, or through a server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Route {
     P2p,
     Relayed,
 }
+
+crate::model::word_enum!(Route {
+    P2p => "p2p",
+    Relayed => "relayed",
+});
 
 /// What kind of server relays media; it decides who can decrypt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -41,8 +52,7 @@ pub enum Relay {
 }
 
 /// Where a flow's server name came from, in order of preference.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NameSource {
     TlsSni,
     QuicSni,
@@ -50,6 +60,14 @@ pub enum NameSource {
     Dns,
     Certificate,
 }
+
+crate::model::word_enum!(NameSource {
+    TlsSni => "tls-sni",
+    QuicSni => "quic-sni",
+    HttpHost => "http-host",
+    Dns => "dns",
+    Certificate => "certificate",
+});
 
 /// The name of the responder: TLS SNI, QUIC SNI, HTTP Host, a DNS answer seen earlier for
 /// the server's address, then the certificate's first name.

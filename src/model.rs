@@ -7,6 +7,27 @@ use serde::{Serialize, Serializer};
 use std::fmt;
 use std::net::IpAddr;
 
+/// A unit enum written as one fixed word: the match gives `as_str` (text reports, the fast
+/// NDJSON writer) and the serde form alike, so the two can never disagree.
+macro_rules! word_enum {
+    ($ty:ty { $($variant:ident => $word:literal),+ $(,)? }) => {
+        impl $ty {
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $word),+
+                }
+            }
+        }
+
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use word_enum;
+
 /// Capture time: nanoseconds since the Unix epoch, taken from the packet record.
 ///
 /// The engine never reads the wall clock, so a replay is deterministic.
@@ -48,7 +69,7 @@ impl Timestamp {
 
     /// [`Timestamp::rfc3339`] into a stack buffer (one per flow record field: no
     /// allocation). Years beyond 9999 cannot occur: u64 nanoseconds end in 2554.
-    fn rfc3339_ascii(self, buf: &mut [u8; RFC3339_LEN]) -> &str {
+    pub(crate) fn rfc3339_ascii(self, buf: &mut [u8; RFC3339_LEN]) -> &str {
         let secs = self.secs();
         let micros = (self.0 % Self::NANOS_PER_SEC) / 1_000;
         let (y, mo, d) = civil_from_days((secs / 86_400) as i64);
@@ -84,7 +105,7 @@ impl Timestamp {
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
-const RFC3339_LEN: usize = 27;
+pub(crate) const RFC3339_LEN: usize = 27;
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -188,7 +209,7 @@ impl Serialize for Endpoint {
 }
 
 /// Dotted-quad text of `octets` in `buf`.
-fn ipv4_text(octets: [u8; 4], buf: &mut [u8; 15]) -> &str {
+pub(crate) fn ipv4_text(octets: [u8; 4], buf: &mut [u8; 15]) -> &str {
     let mut n = 0;
     for (i, o) in octets.into_iter().enumerate() {
         if i > 0 {

@@ -12,8 +12,7 @@ use crate::signature::{E2eeMode, EncryptionMode, KeyHolder, SignatureSet};
 use serde::Serialize;
 
 /// Who can read a flow's content.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Encryption {
     /// Content in clear text on the wire.
     None,
@@ -26,8 +25,14 @@ pub enum Encryption {
     Unknown,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+crate::model::word_enum!(Encryption {
+    None => "none",
+    Transport => "transport",
+    E2ee => "e2ee",
+    Unknown => "unknown",
+});
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
     Info,
     Low,
@@ -35,6 +40,14 @@ pub enum Severity {
     High,
     Critical,
 }
+
+crate::model::word_enum!(Severity {
+    Info => "info",
+    Low => "low",
+    Medium => "medium",
+    High => "high",
+    Critical => "critical",
+});
 
 /// One finding with the evidence a non-expert can read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

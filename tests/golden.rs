@@ -6,12 +6,17 @@ mod support;
 use leakscope::analyze::AnalyzerConfig;
 use leakscope::report::ndjson::NdjsonSink;
 use std::path::Path;
+use support::harness::{FanOut, SameAsSerde};
 use support::project_captures;
 
 fn replay_ndjson(path: &Path) -> String {
     let mut out = Vec::new();
     {
-        let mut sink = NdjsonSink::new(Box::new(&mut out));
+        // The NDJSON flow line is hand-written: every record is also checked against serde.
+        let mut sink = FanOut(vec![
+            Box::new(NdjsonSink::new(Box::new(&mut out))),
+            Box::new(SameAsSerde),
+        ]);
         let mut errors = Vec::new();
         let outcome = leakscope::replay::replay(
             &[path.to_path_buf()],

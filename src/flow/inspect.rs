@@ -23,6 +23,7 @@ pub const MAX_UNRECOGNISED_PACKETS: u32 = 8;
 pub const MAX_INSPECTED_PACKETS: u32 = 512;
 
 /// What the dissectors found in a flow: owned records, kept until the flow is reported.
+/// Flattened into the flow record; `report::ndjson::flow_json` writes the fields in this order.
 #[derive(Debug, Default, Serialize)]
 pub struct Facts {
     /// The application protocol recognised on the wire (`tls`, `quic`, `dns`, `http`, …).

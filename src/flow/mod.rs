@@ -14,8 +14,7 @@ pub use inspect::{Facts, Inspection, Inspector};
 pub use table::{FlowConfig, FlowTable, TableStats};
 
 /// Why a flow was reported.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EndReason {
     /// No packet for longer than the transport's idle timeout.
     Idle,
@@ -26,6 +25,13 @@ pub enum EndReason {
     /// The input ended.
     EndOfInput,
 }
+
+crate::model::word_enum!(EndReason {
+    Idle => "idle",
+    Closed => "closed",
+    Evicted => "evicted",
+    EndOfInput => "end-of-input",
+});
 
 /// One bidirectional conversation. Kept small (see the size test below): a table holds up
 /// to `--max-flows` of them.

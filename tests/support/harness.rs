@@ -217,6 +217,7 @@ pub fn pipeline_file(file: &[u8]) {
             Box::new(NdjsonSink::new(Box::new(&mut nd))),
             Box::new(JsonSink::new(Box::new(&mut js))),
             Box::new(TextSink::new(Box::new(&mut tx))),
+            Box::new(SameAsSerde),
         ]);
         let mut analyzer = Analyzer::new(config);
         analyzer.begin_input("fuzz");
@@ -541,7 +542,26 @@ fn builtin_signatures() -> leakscope::signature::SignatureSet {
 }
 
 /// Every record to every sink.
-struct FanOut<'a>(Vec<Box<dyn Sink + 'a>>);
+/// Checks the hand-written NDJSON flow line against the derived `Serialize` output.
+pub struct SameAsSerde;
+
+impl Sink for SameAsSerde {
+    fn flow(&mut self, rec: &FlowRecord<'_>) -> std::io::Result<()> {
+        let mut fast = Vec::new();
+        leakscope::report::ndjson::flow_json(&mut fast, rec)?;
+        let derived = serde_json::to_string(rec).expect("serialise");
+        assert_eq!(String::from_utf8_lossy(&fast), derived);
+        Ok(())
+    }
+    fn session(&mut self, _: &SessionRecord) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn summary(&mut self, _: &Summary) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub struct FanOut<'a>(pub Vec<Box<dyn Sink + 'a>>);
 
 impl Sink for FanOut<'_> {
     fn flow(&mut self, rec: &FlowRecord<'_>) -> std::io::Result<()> {

@@ -1,0 +1,138 @@
+//! JSON text by hand for the one record written per flow: fixed keys go out as raw bytes,
+//! strings are escaped exactly as serde_json and sonic-rs escape them (a property test
+//! compares), so the hand-written line equals the derived `Serialize` output (a test
+//! compares on every shipped capture). Serde's per-key escaping cost a fifth of a replay.
+
+use std::io::Write;
+use std::net::IpAddr;
+
+/// `"s"` with JSON escapes: `"`, `\`, and control characters; everything else verbatim.
+pub fn push_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
+            }
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// `"s"` or `null`.
+pub fn push_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => push_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// A decimal integer.
+pub fn push_u64(out: &mut Vec<u8>, v: u64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    let mut v = v;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[at..]);
+}
+
+/// `,"key":` — keys are the contract's fixed ASCII names, written without escaping.
+pub fn push_key(out: &mut Vec<u8>, key: &'static str) {
+    debug_assert!(
+        key.bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+    );
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+/// An address as a JSON string: dotted quad, or RFC 5952 text for IPv6.
+pub fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut buf = [0u8; 15];
+            out.push(b'"');
+            out.extend_from_slice(crate::model::ipv4_text(v4.octets(), &mut buf).as_bytes());
+            out.push(b'"');
+        }
+        // Display never fails on a Vec and emits only hex digits and colons.
+        IpAddr::V6(v6) => {
+            let _ = write!(out, "\"{v6}\"");
+        }
+    }
+}
+
+/// RFC 3339 UTC time as a JSON string.
+pub fn push_time(out: &mut Vec<u8>, t: crate::model::Timestamp) {
+    let mut buf = [0u8; crate::model::RFC3339_LEN];
+    out.push(b'"');
+    out.extend_from_slice(t.rfc3339_ascii(&mut buf).as_bytes());
+    out.push(b'"');
+}
+
+/// Any other value through serde (nested dissector facts, floats).
+pub fn push_serde(out: &mut Vec<u8>, value: &impl serde::Serialize) -> std::io::Result<()> {
+    sonic_rs::to_writer(&mut *out, value).map_err(std::io::Error::other)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn text(f: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut out = Vec::new();
+        f(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn strings_escape_like_serde(s in any::<String>()) {
+            prop_assert_eq!(text(|o| push_str(o, &s)), sonic_rs::to_string(&s).unwrap());
+            prop_assert_eq!(text(|o| push_str(o, &s)), serde_json::to_string(&s).unwrap());
+        }
+
+        #[test]
+        fn control_heavy_strings_escape_like_serde(s in "[\\x00-\\x21\"\\\\\\x7f-\\u{10ffff}]{0,40}") {
+            prop_assert_eq!(text(|o| push_str(o, &s)), sonic_rs::to_string(&s).unwrap());
+        }
+
+        #[test]
+        fn integers_match_serde(v in any::<u64>()) {
+            prop_assert_eq!(text(|o| push_u64(o, v)), v.to_string());
+        }
+
+        #[test]
+        fn addresses_match_serde(ip in any::<IpAddr>()) {
+            prop_assert_eq!(text(|o| push_ip(o, ip)), sonic_rs::to_string(&ip).unwrap());
+        }
+    }
+}
