@@ -172,6 +172,9 @@ pub struct Reporter {
     sources: Vec<String>,
     next_session_sweep: Timestamp,
     pub stats: AnalysisStats,
+    /// Scratch for [`Reporter::report_all`]: the report order as indices (flows are large;
+    /// sorting them would move each one log n times).
+    order: Vec<u32>,
 }
 
 impl Reporter {
@@ -185,6 +188,7 @@ impl Reporter {
             sources: Vec::new(),
             next_session_sweep: Timestamp(0),
             stats: AnalysisStats::default(),
+            order: Vec::new(),
         }
     }
 
@@ -239,10 +243,27 @@ impl Reporter {
         finished: &mut Vec<(Flow, EndReason)>,
         sink: &mut dyn Sink,
     ) -> io::Result<()> {
-        if finished.len() > 1 {
-            finished.sort_unstable_by_key(|(f, _)| (f.last_seen, f.id));
+        if finished.len() <= 1 {
+            return self.report_in_order(finished, sink);
         }
-        self.report_in_order(finished, sink)
+        let mut order = std::mem::take(&mut self.order);
+        order.clear();
+        order.extend(0..finished.len() as u32);
+        // Ids are unique, so the unstable sort gives one order.
+        order.sort_unstable_by_key(|&i| {
+            let f = &finished[i as usize].0;
+            (f.last_seen, f.id)
+        });
+        let mut result = Ok(());
+        for &i in &order {
+            let (flow, reason) = &finished[i as usize];
+            if result.is_ok() {
+                result = self.report(flow, *reason, sink);
+            }
+        }
+        finished.clear();
+        self.order = order;
+        result
     }
 
     /// Report `finished` in its order (the end of input's flows, by id). Empties it.

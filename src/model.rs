@@ -68,8 +68,15 @@ impl Timestamp {
     }
 
     /// [`Timestamp::rfc3339`] into a stack buffer (one per flow record field: no
-    /// allocation). Years beyond 9999 cannot occur: u64 nanoseconds end in 2554.
+    /// allocation).
     pub(crate) fn rfc3339_ascii(self, buf: &mut [u8; RFC3339_LEN]) -> &str {
+        self.rfc3339_into(buf);
+        std::str::from_utf8(buf).unwrap_or_default()
+    }
+
+    /// The ASCII bytes of [`Timestamp::rfc3339`]. Years beyond 9999 cannot occur: u64
+    /// nanoseconds end in 2554.
+    pub(crate) fn rfc3339_into(self, buf: &mut [u8; RFC3339_LEN]) {
         let secs = self.secs();
         let micros = (self.0 % Self::NANOS_PER_SEC) / 1_000;
         let (y, mo, d) = civil_from_days((secs / 86_400) as i64);
@@ -100,7 +107,6 @@ impl Timestamp {
         ] {
             buf[i] = c;
         }
-        std::str::from_utf8(buf).unwrap_or_default()
     }
 }
 
@@ -210,7 +216,20 @@ impl Serialize for Endpoint {
 
 /// Dotted-quad text of `octets` in `buf`.
 pub(crate) fn ipv4_text(octets: [u8; 4], buf: &mut [u8; 15]) -> &str {
-    let mut n = 0;
+    let n = put_ipv4(octets, buf, 0);
+    std::str::from_utf8(&buf[..n]).unwrap_or_default()
+}
+
+/// Dotted-quad text of `octets` between double quotes (a JSON string); returns its length.
+pub(crate) fn ipv4_quoted(octets: [u8; 4], buf: &mut [u8; 17]) -> usize {
+    buf[0] = b'"';
+    let n = put_ipv4(octets, buf, 1);
+    buf[n] = b'"';
+    n + 1
+}
+
+/// Writes the dotted quad into `buf` from `n` (15 bytes must fit); returns the end.
+fn put_ipv4(octets: [u8; 4], buf: &mut [u8], mut n: usize) -> usize {
     for (i, o) in octets.into_iter().enumerate() {
         if i > 0 {
             buf[n] = b'.';
@@ -227,7 +246,7 @@ pub(crate) fn ipv4_text(octets: [u8; 4], buf: &mut [u8; 15]) -> &str {
         buf[n] = b'0' + o % 10;
         n += 1;
     }
-    std::str::from_utf8(&buf[..n]).unwrap_or_default()
+    n
 }
 
 impl fmt::Display for Endpoint {

@@ -10,8 +10,14 @@ use std::net::IpAddr;
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
+    // Eight bytes at a time until the first byte that needs an escape (most strings: none).
+    let clean = bytes
+        .chunks_exact(8)
+        .take_while(|c| !needs_escape(u64::from_le_bytes((*c).try_into().unwrap_or_default())))
+        .count()
+        * 8;
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    for (i, &b) in bytes.iter().enumerate().skip(clean) {
         if b >= 0x20 && b != b'"' && b != b'\\' {
             continue;
         }
@@ -35,6 +41,18 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// Whether any of the eight bytes is below 0x20, `"` or `\` (SWAR: a byte's high bit is
+/// set when it is zero or, for the first test, below 0x20; never a miss, rarely a false alarm,
+/// which only sends the chunk to the byte loop).
+fn needs_escape(x: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+    below_space | zero_byte(x ^ (ONES * u64::from(b'"'))) | zero_byte(x ^ (ONES * u64::from(b'\\')))
+        != 0
 }
 
 /// `"s"` or `null`.
@@ -62,6 +80,7 @@ pub fn push_u64(out: &mut Vec<u8>, v: u64) {
 }
 
 /// `,"key":` — keys are the contract's fixed ASCII names, written without escaping.
+#[inline(always)] // constant keys: the copies become a few moves, not memcpy calls
 pub fn push_key(out: &mut Vec<u8>, key: &'static str) {
     debug_assert!(
         key.bytes()
@@ -76,10 +95,9 @@ pub fn push_key(out: &mut Vec<u8>, key: &'static str) {
 pub fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
     match ip {
         IpAddr::V4(v4) => {
-            let mut buf = [0u8; 15];
-            out.push(b'"');
-            out.extend_from_slice(crate::model::ipv4_text(v4.octets(), &mut buf).as_bytes());
-            out.push(b'"');
+            let mut buf = [0u8; 17];
+            let n = crate::model::ipv4_quoted(v4.octets(), &mut buf);
+            out.extend_from_slice(&buf[..n]);
         }
         // Display never fails on a Vec and emits only hex digits and colons.
         IpAddr::V6(v6) => {
@@ -90,10 +108,15 @@ pub fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
 
 /// RFC 3339 UTC time as a JSON string.
 pub fn push_time(out: &mut Vec<u8>, t: crate::model::Timestamp) {
-    let mut buf = [0u8; crate::model::RFC3339_LEN];
-    out.push(b'"');
-    out.extend_from_slice(t.rfc3339_ascii(&mut buf).as_bytes());
-    out.push(b'"');
+    const LEN: usize = crate::model::RFC3339_LEN;
+    let mut buf = [b'"'; LEN + 2];
+    if let Some(inner) = buf
+        .get_mut(1..=LEN)
+        .and_then(|s| <&mut [u8; LEN]>::try_from(s).ok())
+    {
+        t.rfc3339_into(inner);
+    }
+    out.extend_from_slice(&buf);
 }
 
 /// Any other value through serde (nested dissector facts, floats).
@@ -113,6 +136,24 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
+    #[test]
+    fn the_eight_byte_test_never_misses_a_byte_that_needs_an_escape() {
+        for filler in [b'a', 0x7f, 0xff, b' ', 0x21] {
+            for b in 0..=255u8 {
+                for at in 0..8 {
+                    let mut chunk = [filler; 8];
+                    chunk[at] = b;
+                    let needed = b < 0x20 || b == b'"' || b == b'\\';
+                    if needed {
+                        assert!(needs_escape(u64::from_le_bytes(chunk)), "{b:#x} at {at}");
+                    }
+                }
+            }
+        }
+        assert!(!needs_escape(u64::from_le_bytes(*b"abcdefgh")));
+        assert!(!needs_escape(u64::from_le_bytes(*b"\xff\x7f ~!#[]")));
+    }
+
     proptest! {
         #[test]
         fn strings_escape_like_serde(s in any::<String>()) {
@@ -128,6 +169,12 @@ mod tests {
         #[test]
         fn integers_match_serde(v in any::<u64>()) {
             prop_assert_eq!(text(|o| push_u64(o, v)), v.to_string());
+        }
+
+        #[test]
+        fn times_match_serde(ns in any::<u64>()) {
+            let t = crate::model::Timestamp(ns);
+            prop_assert_eq!(text(|o| push_time(o, t)), sonic_rs::to_string(&t).unwrap());
         }
 
         #[test]

@@ -6,21 +6,25 @@ use super::json_text::{
 use super::record::PerDirection;
 use super::{FlowRecord, SessionRecord, Sink, Summary};
 use crate::model::Endpoint;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 
 pub struct NdjsonSink<'w> {
-    out: BufWriter<Box<dyn Write + 'w>>,
+    out: Box<dyn Write + 'w>,
     flush_each: bool,
-    /// One record, serialised here first (reused: no allocation per record).
-    line: Vec<u8>,
+    /// Lines are serialised straight into this buffer and written out in large blocks
+    /// (a `BufWriter` would copy every line once more).
+    buf: Vec<u8>,
 }
+
+/// Bytes collected before a write to the output.
+const BLOCK: usize = 256 * 1024;
 
 impl<'w> NdjsonSink<'w> {
     pub fn new(out: Box<dyn Write + 'w>) -> Self {
         NdjsonSink {
-            out: BufWriter::with_capacity(256 * 1024, out),
+            out,
             flush_each: false,
-            line: Vec::with_capacity(4096),
+            buf: Vec::with_capacity(BLOCK + 64 * 1024),
         }
     }
 
@@ -31,26 +35,48 @@ impl<'w> NdjsonSink<'w> {
     }
 
     fn line(&mut self, value: &impl serde::Serialize) -> io::Result<()> {
-        self.line.clear();
-        push_serde(&mut self.line, value)?;
-        self.end_line()
+        self.push_line(|buf| push_serde(buf, value))
     }
 
-    fn end_line(&mut self) -> io::Result<()> {
-        self.line.push(b'\n');
-        self.out.write_all(&self.line)?;
-        if self.flush_each {
-            self.out.flush()?;
+    /// Appends one line; a line that fails to serialise leaves nothing behind.
+    fn push_line(&mut self, write: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> io::Result<()> {
+        let start = self.buf.len();
+        if let Err(e) = write(&mut self.buf) {
+            self.buf.truncate(start);
+            return Err(e);
         }
-        Ok(())
+        self.buf.push(b'\n');
+        if self.flush_each {
+            self.flush()
+        } else if self.buf.len() >= BLOCK {
+            self.write_block()
+        } else {
+            Ok(())
+        }
+    }
+
+    fn write_block(&mut self) -> io::Result<()> {
+        let written = self.out.write_all(&self.buf);
+        self.buf.clear();
+        written
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.write_block()?;
+        self.out.flush()
+    }
+}
+
+impl Drop for NdjsonSink<'_> {
+    /// Like `BufWriter`: what is still buffered goes out; an error here has nowhere to go.
+    fn drop(&mut self) {
+        let _ = self.flush();
     }
 }
 
 impl Sink for NdjsonSink<'_> {
     fn flow(&mut self, rec: &FlowRecord<'_>) -> io::Result<()> {
-        self.line.clear();
-        flow_json(&mut self.line, rec)?;
-        self.end_line()
+        self.push_line(|buf| flow_json(buf, rec))
     }
 
     fn session(&mut self, rec: &SessionRecord) -> io::Result<()> {
@@ -59,7 +85,7 @@ impl Sink for NdjsonSink<'_> {
 
     fn summary(&mut self, summary: &Summary) -> io::Result<()> {
         self.line(summary)?;
-        self.out.flush()
+        self.flush()
     }
 }
 

@@ -76,8 +76,9 @@ impl<'de> Deserialize<'de> for CountryCode {
 ///
 /// Codes outside ISO 3166-1 (including registry pseudo-codes) give [`UNKNOWN_COUNTRY`].
 pub fn country_name(c: CountryCode) -> &'static str {
+    // Two-byte arrays compare inline; byte slices would call memcmp per probe.
     COUNTRY_NAMES
-        .binary_search_by(|(code, _)| code.as_bytes().cmp(&c.0[..]))
+        .binary_search_by(|(code, _)| code.as_bytes().first_chunk::<2>().cmp(&Some(&c.0)))
         .ok()
         .and_then(|i| COUNTRY_NAMES.get(i))
         .map_or(UNKNOWN_COUNTRY, |(_, name)| name)
