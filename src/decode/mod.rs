@@ -105,6 +105,9 @@ pub fn decode_ip(ip: &[u8]) -> Decoded<'_> {
 
 /// `depth` counts the tunnels already opened around this IP header.
 fn ip_at(ip: &[u8], depth: usize) -> Decoded<'_> {
+    if let Some((src, dst, proto, payload)) = plain_ipv4(ip) {
+        return transport_at(src, dst, proto, payload, depth);
+    }
     let Ok((slice, _ext_err)) = LaxIpSlice::from_slice(ip) else {
         return Decoded::Skipped(Skip::BadIp);
     };
@@ -142,6 +145,26 @@ fn ip_at(ip: &[u8], depth: usize) -> Decoded<'_> {
         };
     }
     transport_at(src, dst, proto, payload.payload, depth)
+}
+
+/// The common case read by hand (most frames): a whole, unfragmented IPv4 packet whose
+/// lengths agree and whose protocol is no IPsec AH. Anything else is `None` and goes to
+/// etherparse, which gives the same answer here (a property test compares).
+fn plain_ipv4(ip: &[u8]) -> Option<(IpAddr, IpAddr, IpProto, &[u8])> {
+    const AH: u8 = 51;
+    let h = ip.get(..20)?;
+    let header_len = usize::from(h[0] & 0x0f) * 4;
+    let total_len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    let fragmenting = u16::from_be_bytes([h[6], h[7]]) & 0x3fff != 0;
+    if h[0] >> 4 != 4 || header_len < 20 || total_len < header_len || total_len > ip.len() {
+        return None;
+    }
+    if fragmenting || h[9] == AH {
+        return None;
+    }
+    let src = IpAddr::from([h[12], h[13], h[14], h[15]]);
+    let dst = IpAddr::from([h[16], h[17], h[18], h[19]]);
+    Some((src, dst, IpProto(h[9]), ip.get(header_len..total_len)?))
 }
 
 /// Slice the transport header of a complete (or reassembled) IP payload, opening the
@@ -249,9 +272,63 @@ fn open<'a>((kind, inner): (Tunnel, Network<'a>), depth: usize) -> Option<Decode
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)]
 mod tests {
     use super::*;
     use etherparse::PacketBuilder;
+    use proptest::prelude::*;
+
+    /// What etherparse alone says about an IP packet (the path before the hand-read one).
+    fn by_etherparse(ip: &[u8]) -> Option<(IpAddr, IpAddr, IpProto, &[u8])> {
+        let (slice, _) = LaxIpSlice::from_slice(ip).ok()?;
+        let payload = slice.payload();
+        (!payload.fragmented).then(|| {
+            let proto = IpProto(payload.ip_number.0);
+            (
+                slice.source_addr(),
+                slice.destination_addr(),
+                proto,
+                payload.payload,
+            )
+        })
+    }
+
+    #[test]
+    fn an_ordinary_ipv4_packet_takes_the_hand_read_path() {
+        let frame = udp_frame(b"hello");
+        let ip = &frame[14..];
+        let (src, dst, proto, payload) = plain_ipv4(ip).expect("fast path");
+        assert_eq!(
+            (src, dst, proto),
+            by_etherparse(ip).map(|(s, d, p, _)| (s, d, p)).expect("ok")
+        );
+        assert_eq!(payload.len(), 8 + 5);
+        let mut fragment = ip.to_vec();
+        fragment[6] = 0x20; // more fragments
+        assert_eq!(plain_ipv4(&fragment), None);
+    }
+
+    proptest! {
+        #[test]
+        fn hand_read_ipv4_agrees_with_etherparse(
+            mut ip in proptest::collection::vec(any::<u8>(), 0..120),
+            ihl in 0u8..16,
+            total in 0usize..130,
+            flags in prop_oneof![Just(0u8), Just(0x40), any::<u8>()],
+            proto in prop_oneof![Just(6u8), Just(17), Just(51), any::<u8>()],
+        ) {
+            // Mostly well-formed headers, so both the fast path and its refusals are tried.
+            if ip.len() >= 20 {
+                ip[0] = 0x40 | ihl;
+                ip[2..4].copy_from_slice(&(total as u16).to_be_bytes());
+                ip[6] = flags;
+                ip[9] = proto;
+            }
+            if let Some(fast) = plain_ipv4(&ip) {
+                prop_assert_eq!(Some(fast), by_etherparse(&ip));
+            }
+        }
+    }
 
     fn udp_frame(payload: &[u8]) -> Vec<u8> {
         let b = PacketBuilder::ethernet2([1; 6], [2; 6])
