@@ -11,9 +11,8 @@ pub const MAX_STREAM_BYTES: usize = 64 * 1024;
 pub const MAX_OOO_SEGMENTS: usize = 16;
 /// Bytes held in out-of-order segments per direction.
 pub const MAX_OOO_BYTES: usize = 32 * 1024;
-/// First allocation of a direction's stream buffer: a TLS ClientHello or a server's
-/// ServerHello + certificates usually fit.
-const FIRST_RESERVE: usize = 4096;
+/// Smallest allocation of a direction's stream buffer.
+const FIRST_RESERVE: usize = 256;
 
 /// One direction of a TCP connection.
 #[derive(Debug, Default)]
@@ -68,8 +67,9 @@ impl Stream {
         let room = MAX_STREAM_BYTES - self.data.len();
         let take = bytes.len().min(room);
         if self.data.capacity() == 0 {
-            // A handshake is a few KiB: grow once, not from the first segment's size up.
-            self.data.reserve(take.max(FIRST_RESERVE).min(room));
+            // Most streams end with their first segment (a request, a ClientHello): room
+            // for it and a little more; a server's certificate flight grows from there.
+            self.data.reserve(take.next_power_of_two().max(FIRST_RESERVE).min(room));
         }
         self.data.extend_from_slice(&bytes[..take]);
         if let Some(n) = self.next.as_mut() {
