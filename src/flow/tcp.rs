@@ -69,7 +69,8 @@ impl Stream {
         if self.data.capacity() == 0 {
             // Most streams end with their first segment (a request, a ClientHello): room
             // for it and a little more; a server's certificate flight grows from there.
-            self.data.reserve(take.next_power_of_two().max(FIRST_RESERVE).min(room));
+            self.data
+                .reserve(take.next_power_of_two().max(FIRST_RESERVE).min(room));
         }
         self.data.extend_from_slice(&bytes[..take]);
         if let Some(n) = self.next.as_mut() {

@@ -8,16 +8,32 @@ use std::net::IpAddr;
 
 /// `"s"` with JSON escapes: `"`, `\`, and control characters; everything else verbatim.
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
     let bytes = s.as_bytes();
-    // Eight bytes at a time until the first byte that needs an escape (most strings: none).
-    let clean = bytes
-        .chunks_exact(8)
-        .take_while(|c| !needs_escape(u64::from_le_bytes((*c).try_into().unwrap_or_default())))
-        .count()
-        * 8;
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    if is_clean(bytes) {
+        out.extend_from_slice(bytes);
+    } else {
+        push_escaped(out, bytes);
+    }
+    out.push(b'"');
+}
+
+/// No byte needs an escape (most strings): eight bytes per step, no early exit.
+fn is_clean(bytes: &[u8]) -> bool {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut any = false;
+    for c in &mut chunks {
+        any |= needs_escape(u64::from_le_bytes(c.try_into().unwrap_or_default()));
+    }
+    let mut last = [b' '; 8];
+    last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    !(any || needs_escape(u64::from_le_bytes(last)))
+}
+
+fn push_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate().skip(clean) {
+    for (i, &b) in bytes.iter().enumerate() {
         if b >= 0x20 && b != b'"' && b != b'\\' {
             continue;
         }
@@ -40,7 +56,6 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
         start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
 }
 
 /// Whether any of the eight bytes is below 0x20, `"` or `\` (SWAR: a byte's high bit is
@@ -65,18 +80,11 @@ pub fn push_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
 
 /// A decimal integer.
 pub fn push_u64(out: &mut Vec<u8>, v: u64) {
-    let mut buf = [0u8; 20];
-    let mut at = buf.len();
-    let mut v = v;
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+    if v < 10 {
+        out.push(b'0' + v as u8);
+    } else {
+        out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
     }
-    out.extend_from_slice(&buf[at..]);
 }
 
 /// `,"key":` — keys are the contract's fixed ASCII names, written without escaping.
@@ -121,7 +129,7 @@ pub fn push_time(out: &mut Vec<u8>, t: crate::model::Timestamp) {
 
 /// Any other value through serde (nested dissector facts, floats).
 pub fn push_serde(out: &mut Vec<u8>, value: &impl serde::Serialize) -> std::io::Result<()> {
-    sonic_rs::to_writer(&mut *out, value).map_err(std::io::Error::other)
+    Ok(super::json_ser::to_vec(out, value)?)
 }
 
 #[cfg(test)]

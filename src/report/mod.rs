@@ -4,6 +4,7 @@
 
 pub mod html;
 pub mod json;
+pub mod json_ser;
 pub mod json_text;
 pub mod ndjson;
 pub mod record;
