@@ -2,7 +2,7 @@
 //! the derive's `&'static str` names and go out raw, strings and integers through
 //! [`json_text`](super::json_text). Output equals serde_json's (the flow-line checks compare
 //! every record of every shipped capture; unit tests below cover the rest of the data
-//! model); floats are left to sonic-rs, which formats them as serde_json does.
+//! model); floats are left to serde_json.
 
 use super::json_text::{push_str, push_u64};
 use serde::ser::{self, Serialize};
@@ -47,7 +47,7 @@ fn push_i64(out: &mut Vec<u8>, v: i64) {
 }
 
 fn push_float(out: &mut Vec<u8>, v: f64) -> Result<(), Error> {
-    sonic_rs::to_writer(&mut *out, &v).map_err(|e| Error(e.to_string()))
+    serde_json::to_writer(&mut *out, &v).map_err(|e| Error(e.to_string()))
 }
 
 /// Objects and arrays under construction: a comma before every element but the first.
@@ -156,7 +156,7 @@ impl<'a> ser::Serializer for Json<'a> {
         Ok(())
     }
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
-        sonic_rs::to_writer(&mut *self.out, &v).map_err(|e| Error(e.to_string()))
+        serde_json::to_writer(&mut *self.out, &v).map_err(|e| Error(e.to_string()))
     }
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
         push_float(self.out, v)
