@@ -1,15 +1,18 @@
 //! Micro-benchmarks of the per-packet hot paths, on bytes the project recorded itself
 //! (`captures/`): the decoder, the flow table, and the dissectors that run on most flows
-//! (TLS ClientHello, QUIC Initial, DNS, STUN, RTP). `cargo bench --bench hot_paths`.
+//! (TLS ClientHello, QUIC Initial, DNS, STUN, RTP), and the whole analysis with NDJSON
+//! output. `cargo bench --bench hot_paths`.
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use leakscope::capture::LinkType;
+use leakscope::analyze::{Analyzer, AnalyzerConfig};
 use leakscope::capture::file::FileSource;
+use leakscope::capture::{Frame, LinkType};
 use leakscope::decode::{self, Decoded};
 use leakscope::dissect::quic::{QuicInfo, QuicTracker};
 use leakscope::dissect::{dns, rtp, stun, tls};
 use leakscope::flow::{FlowConfig, FlowTable};
 use leakscope::model::{Direction, Endpoint, FlowKey, IpProto, Timestamp};
+use leakscope::report::ndjson::NdjsonSink;
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
@@ -200,5 +203,49 @@ fn flow_table(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, dissectors, decoder, flow_table);
+/// Every frame of the project's captures with its time: decode → flows → dissectors →
+/// classify → verdict → NDJSON (written to a sink that discards it).
+fn analysis(c: &mut Criterion) {
+    let mut all = Vec::new();
+    for name in [
+        "tls13_zoom.pcap",
+        "quic_v1.pcap",
+        "webrtc_p2p.pcap",
+        "dns_udp_tcp.pcap",
+        "http_plain.pcap",
+    ] {
+        if let Ok(mut src) = FileSource::open(Path::new("captures").join(name).as_path()) {
+            while let Some(Ok(f)) = src.next_frame() {
+                all.push((f.ts, f.link, f.orig_len, f.data.to_vec()));
+            }
+        }
+    }
+    let mut g = c.benchmark_group("analysis");
+    g.throughput(Throughput::Elements(all.len() as u64));
+    let config = AnalyzerConfig::default();
+    g.bench_function("replay_ndjson", |b| {
+        b.iter_batched(
+            || Analyzer::new(config.clone()),
+            |mut analyzer| {
+                let mut sink = NdjsonSink::new(Box::new(std::io::sink()));
+                analyzer.begin_input("bench");
+                for (ts, link, orig_len, data) in &all {
+                    let frame = Frame {
+                        ts: *ts,
+                        link: *link,
+                        data,
+                        orig_len: *orig_len,
+                    };
+                    let _ = analyzer.ingest(&frame, &mut sink);
+                }
+                let _ = analyzer.finish(&mut sink);
+                analyzer.stats().flows_reported
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, dissectors, decoder, flow_table, analysis);
 criterion_main!(benches);

@@ -22,6 +22,7 @@ const SESSION_SWEEP_NS: u64 = 10 * Timestamp::NANOS_PER_SEC;
 /// Flows reported per step at the end of input, so they are not all queued at once.
 const FINISH_BATCH: usize = 4096;
 
+#[derive(Clone)]
 pub struct AnalyzerConfig {
     pub engine: EngineConfig,
     pub signatures: SignatureSet,
