@@ -153,40 +153,30 @@ pub fn flow_json(out: &mut Vec<u8>, r: &FlowRecord<'_>) -> io::Result<()> {
     push_str(out, r.end_reason.as_str());
     push_key(out, "source");
     push_str(out, r.source);
-    if let Some(server) = r.server {
-        push_key(out, "server");
-        push_serde(out, server)?;
-    }
+    push_opt_field(out, "server", r.server)?;
     let facts = r.facts;
-    if let Some(v) = &facts.dns {
-        push_key(out, "dns");
-        push_serde(out, v)?;
-    }
-    if let Some(v) = &facts.http {
-        push_key(out, "http");
-        push_serde(out, v)?;
-    }
-    if let Some(v) = &facts.tls {
-        push_key(out, "tls");
-        push_serde(out, v)?;
-    }
-    if let Some(v) = &facts.quic {
-        push_key(out, "quic");
-        push_serde(out, v)?;
-    }
-    if let Some(v) = &facts.dtls {
-        push_key(out, "dtls");
-        push_serde(out, v)?;
-    }
-    if let Some(v) = &facts.sip {
-        push_key(out, "sip");
-        push_serde(out, v)?;
-    }
-    if let Some(v) = facts.media.as_ref().filter(|m| !m.is_empty()) {
-        push_key(out, "media");
-        push_serde(out, v)?;
-    }
+    push_opt_field(out, "dns", facts.dns.as_deref())?;
+    push_opt_field(out, "http", facts.http.as_deref())?;
+    push_opt_field(out, "tls", facts.tls.as_deref())?;
+    push_opt_field(out, "quic", facts.quic.as_deref())?;
+    push_opt_field(out, "dtls", facts.dtls.as_deref())?;
+    push_opt_field(out, "sip", facts.sip.as_deref())?;
+    let media = facts.media.as_deref().filter(|m| !m.is_empty());
+    push_opt_field(out, "media", media)?;
     out.push(b'}');
+    Ok(())
+}
+
+/// `,"key":value` when there is a value (the derive's `skip_serializing_if = "Option::is_none"`).
+fn push_opt_field(
+    out: &mut Vec<u8>,
+    key: &'static str,
+    value: Option<&impl serde::Serialize>,
+) -> io::Result<()> {
+    if let Some(v) = value {
+        push_key(out, key);
+        push_serde(out, v)?;
+    }
     Ok(())
 }
 
