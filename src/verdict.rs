@@ -452,7 +452,7 @@ fn telemetry(i: &Input<'_>, server: &ServerWords<'_>, findings: &mut Vec<Finding
         .session
         .map(|s| format!(" {}", crate::session::offset_words(s.offset_s)))
         .unwrap_or_default();
-    let name = i.server_name.unwrap_or(server.get());
+    let name = i.server_name.unwrap_or_else(|| server.get());
     if first_party {
         findings.push(Finding::new(
             "first-party-telemetry",
