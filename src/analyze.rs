@@ -255,13 +255,8 @@ impl Reporter {
             let f = &finished[i as usize].0;
             (f.last_seen, f.id)
         });
-        let mut result = Ok(());
-        for &i in &order {
-            let (flow, reason) = &finished[i as usize];
-            if result.is_ok() {
-                result = self.report(flow, *reason, sink);
-            }
-        }
+        let ordered = order.iter().map(|&i| &finished[i as usize]);
+        let result = self.report_each(ordered, sink);
         finished.clear();
         self.order = order;
         result
@@ -273,13 +268,21 @@ impl Reporter {
         finished: &mut Vec<(Flow, EndReason)>,
         sink: &mut dyn Sink,
     ) -> io::Result<()> {
-        let mut result = Ok(());
-        for (flow, reason) in finished.drain(..) {
-            if result.is_ok() {
-                result = self.report(&flow, reason, sink);
-            }
-        }
+        let result = self.report_each(finished.iter(), sink);
+        finished.clear();
         result
+    }
+
+    /// Report flows in the given order, stopping at the first write error.
+    fn report_each<'f>(
+        &mut self,
+        flows: impl Iterator<Item = &'f (Flow, EndReason)>,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
+        for (flow, reason) in flows {
+            self.report(flow, *reason, sink)?;
+        }
+        Ok(())
     }
 
     /// Report sessions idle at capture time `now` (checked every few seconds of it).

@@ -155,16 +155,13 @@ impl FlowTable {
     }
 
     pub fn get(&self, key: &FlowKey) -> Option<u32> {
+        let holds_key = |i: u32| self.flow(i).is_some_and(|f| f.key == *key);
         // Packets of one flow often follow each other: the flow seen last heads its list.
         let head = self.lists[class_of(key.proto) as usize].head;
-        if self.flow(head).is_some_and(|f| f.key == *key) {
+        if holds_key(head) {
             return Some(head);
         }
-        self.index
-            .find(hash_key(key), |&i| {
-                self.flow(i).is_some_and(|f| f.key == *key)
-            })
-            .copied()
+        self.index.find(hash_key(key), |&i| holds_key(i)).copied()
     }
 
     pub fn flow(&self, idx: u32) -> Option<&Flow> {

@@ -4,7 +4,7 @@
 //! every record of every shipped capture; unit tests below cover the rest of the data
 //! model); floats are left to serde_json.
 
-use super::json_text::{push_str, push_u64};
+use super::json_text::{push_raw_key, push_str, push_u64};
 use serde::ser::{self, Serialize};
 use std::fmt;
 
@@ -46,8 +46,9 @@ fn push_i64(out: &mut Vec<u8>, v: i64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
-fn push_float(out: &mut Vec<u8>, v: f64) -> Result<(), Error> {
-    serde_json::to_writer(&mut *out, &v).map_err(|e| Error(e.to_string()))
+/// f32 and f64 as serde_json formats each (an f32 widened first would print its rounding).
+fn push_float(out: &mut Vec<u8>, v: &impl Serialize) -> Result<(), Error> {
+    serde_json::to_writer(&mut *out, v).map_err(|e| Error(e.to_string()))
 }
 
 /// Objects and arrays under construction: a comma before every element but the first.
@@ -72,11 +73,8 @@ impl Compound<'_> {
     }
 
     fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
-        debug_assert!(key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\'));
         self.comma();
-        self.out.push(b'"');
-        self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\":");
+        push_raw_key(self.out, key);
         value.serialize(Json { out: self.out })
     }
 
@@ -156,10 +154,10 @@ impl<'a> ser::Serializer for Json<'a> {
         Ok(())
     }
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
-        serde_json::to_writer(&mut *self.out, &v).map_err(|e| Error(e.to_string()))
+        push_float(self.out, &v)
     }
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
-        push_float(self.out, v)
+        push_float(self.out, &v)
     }
     fn serialize_char(self, v: char) -> Result<(), Error> {
         push_str(self.out, v.encode_utf8(&mut [0; 4]));
@@ -211,12 +209,11 @@ impl<'a> ser::Serializer for Json<'a> {
         variant: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        self.out.push(b'{');
-        push_str(self.out, variant);
-        self.out.push(b':');
-        value.serialize(Json { out: self.out })?;
-        self.out.push(b'}');
-        Ok(())
+        let wrapped = self.variant_open(variant, b"", b"}");
+        value.serialize(Json {
+            out: &mut *wrapped.out,
+        })?;
+        wrapped.end()
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Compound<'a>, Error> {
         Ok(self.open(b"[", b"]"))
@@ -487,6 +484,7 @@ mod tests {
     #[derive(Serialize)]
     struct Inner {
         x: f64,
+        narrow: f32,
         #[serde(skip_serializing_if = "Option::is_none")]
         skipped: Option<u8>,
         c: char,
@@ -521,6 +519,7 @@ mod tests {
             ],
             inner: Inner {
                 x: 0.1 + 0.2,
+                narrow: 0.1,
                 skipped: None,
                 c: '\n',
             },

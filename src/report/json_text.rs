@@ -90,11 +90,19 @@ pub fn push_u64(out: &mut Vec<u8>, v: u64) {
 /// `,"key":` — keys are the contract's fixed ASCII names, written without escaping.
 #[inline(always)] // constant keys: the copies become a few moves, not memcpy calls
 pub fn push_key(out: &mut Vec<u8>, key: &'static str) {
+    out.push(b',');
+    push_raw_key(out, key);
+}
+
+/// `"key":` for a name fixed in the source (a contract key, a serde-derived field name),
+/// which needs no escaping.
+#[inline(always)]
+pub fn push_raw_key(out: &mut Vec<u8>, key: &'static str) {
     debug_assert!(
         key.bytes()
             .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
     );
-    out.extend_from_slice(b",\"");
+    out.push(b'"');
     out.extend_from_slice(key.as_bytes());
     out.extend_from_slice(b"\":");
 }
