@@ -12,6 +12,7 @@
 
 use crate::model::{Direction, Progress};
 use serde::{Serialize, Serializer};
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
 /// Longest head (start line and fields) read. RFC 9112 §3 asks for request lines of at
@@ -310,21 +311,40 @@ fn trim_ows(mut v: &[u8]) -> &[u8] {
 fn safe_text(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
-                c if c.is_control() || is_bidi_or_invisible(c) => {
-                    out.push_str(&format!("\\u{{{:04x}}}", u32::from(c)));
-                }
-                c => out.push(c),
+        let mut rest = chunk.valid();
+        while !rest.is_empty() {
+            // Printable ASCII goes out as one copy; only what follows it is looked at per char.
+            let plain = rest
+                .bytes()
+                .position(|b| !(0x20..0x7f).contains(&b) || b == b'\\')
+                .unwrap_or(rest.len());
+            let (copy, tail) = rest.split_at_checked(plain).unwrap_or((rest, ""));
+            out.push_str(copy);
+            let mut chars = tail.chars();
+            if let Some(c) = chars.next() {
+                push_char_escaped(&mut out, c);
             }
+            rest = chars.as_str();
         }
         for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
+            let _ = write!(out, "\\x{b:02x}");
         }
     }
     out
+}
+
+fn push_char_escaped(out: &mut String, c: char) {
+    // Writing to a String never fails.
+    match c {
+        '\\' => out.push_str("\\\\"),
+        c if c.is_ascii_control() => {
+            let _ = write!(out, "\\x{:02x}", u32::from(c));
+        }
+        c if c.is_control() || is_bidi_or_invisible(c) => {
+            let _ = write!(out, "\\u{{{:04x}}}", u32::from(c));
+        }
+        c => out.push(c),
+    }
 }
 
 /// Characters that reorder or hide text on a terminal ("Trojan Source", CVE-2021-42574).
@@ -843,5 +863,33 @@ mod tests {
             }
             prop_assert!(info.request.is_some() || info.response.is_some());
         }
+
+        #[test]
+        fn safe_text_matches_char_by_char(
+            bytes in proptest::collection::vec(
+                prop_oneof![any::<u8>(), Just(b'\\'), 0x20u8..0x7f],
+                0..80,
+            ),
+            special in prop::sample::select(vec!["", "\u{202e}", "\u{85}", "é", "\u{feff}"]),
+        ) {
+            let mut bytes = bytes;
+            bytes.extend_from_slice(special.as_bytes());
+            bytes.extend_from_slice(b"a\x1b");
+            prop_assert_eq!(safe_text(&bytes), safe_text_by_char(&bytes));
+        }
+    }
+
+    /// The first, char-by-char form of `safe_text`: the reference its fast path must match.
+    fn safe_text_by_char(bytes: &[u8]) -> String {
+        let mut out = String::new();
+        for chunk in bytes.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                push_char_escaped(&mut out, c);
+            }
+            for b in chunk.invalid() {
+                out.push_str(&format!("\\x{b:02x}"));
+            }
+        }
+        out
     }
 }
