@@ -17,7 +17,7 @@
 //! - RFC 8833 (ALPN `webrtc`, `c-webrtc`): <https://www.rfc-editor.org/rfc/rfc8833>
 //! - RFC 8701 (GREASE), RFC 7983 §7 (first-byte demultiplexing)
 
-use crate::dissect::tls::cert::{self, CertInfo};
+use crate::dissect::tls::cert::{CertCache, CertInfo};
 use crate::dissect::tls::{self, ClientHelloInfo};
 use crate::model::{Direction, Progress};
 use serde::{Serialize, Serializer};
@@ -490,6 +490,17 @@ impl RecordHeader {
 impl DtlsTracker {
     /// Feed one datagram whose first byte is 20–63 (RFC 7983 demultiplexing is the caller's).
     pub fn on_datagram(&mut self, dir: Direction, payload: &[u8], info: &mut DtlsInfo) -> Progress {
+        self.on_datagram_cached(dir, payload, info, &mut CertCache::default())
+    }
+
+    /// [`DtlsTracker::on_datagram`] with certificates parsed through a cache shared by flows.
+    pub fn on_datagram_cached(
+        &mut self,
+        dir: Direction,
+        payload: &[u8],
+        info: &mut DtlsInfo,
+        certs: &mut CertCache,
+    ) -> Progress {
         match self.state {
             TrackerState::Rejected => return Progress::NotMine,
             TrackerState::Done => {
@@ -506,7 +517,7 @@ impl DtlsTracker {
             TrackerState::Active => {}
         }
         self.datagrams = self.datagrams.saturating_add(1);
-        self.read_records(dir, payload, info);
+        self.read_records(dir, payload, info, certs);
 
         let c = &info.client;
         let s = &info.server;
@@ -523,7 +534,13 @@ impl DtlsTracker {
         }
     }
 
-    fn read_records(&mut self, dir: Direction, payload: &[u8], info: &mut DtlsInfo) {
+    fn read_records(
+        &mut self,
+        dir: Direction,
+        payload: &[u8],
+        info: &mut DtlsInfo,
+        certs: &mut CertCache,
+    ) {
         let mut rest = payload;
         for _ in 0..MAX_RECORDS_PER_DATAGRAM {
             let Some(&first) = rest.first() else {
@@ -590,14 +607,21 @@ impl DtlsTracker {
                 return;
             };
             rest = rest.get(RECORD_HEADER_LEN + len..).unwrap_or_default();
-            self.on_record(dir, &h, body, info);
+            self.on_record(dir, &h, body, info, certs);
         }
         if !rest.is_empty() {
             info.note(DtlsAnomaly::TooManyRecords);
         }
     }
 
-    fn on_record(&mut self, dir: Direction, h: &RecordHeader, body: &[u8], info: &mut DtlsInfo) {
+    fn on_record(
+        &mut self,
+        dir: Direction,
+        h: &RecordHeader,
+        body: &[u8],
+        info: &mut DtlsInfo,
+        certs: &mut CertCache,
+    ) {
         match h.content_type {
             TlsRecordType::ChangeCipherSpec => peer_mut(dir, info).change_cipher_spec = true,
             TlsRecordType::Alert => {
@@ -612,7 +636,9 @@ impl DtlsTracker {
                     info.alerts.push(alert);
                 }
             }
-            TlsRecordType::Handshake if h.epoch == 0 => self.on_handshake_record(dir, body, info),
+            TlsRecordType::Handshake if h.epoch == 0 => {
+                self.on_handshake_record(dir, body, info, certs)
+            }
             // DTLS 1.2: the first message under the new epoch is Finished.
             TlsRecordType::Handshake => peer_mut(dir, info).finished = true,
             TlsRecordType::ApplicationData => info.application_data = true,
@@ -634,7 +660,13 @@ impl DtlsTracker {
         }
     }
 
-    fn on_handshake_record(&mut self, dir: Direction, body: &[u8], info: &mut DtlsInfo) {
+    fn on_handshake_record(
+        &mut self,
+        dir: Direction,
+        body: &[u8],
+        info: &mut DtlsInfo,
+        certs: &mut CertCache,
+    ) {
         let mut rest = body;
         for _ in 0..MAX_MESSAGES_PER_RECORD {
             if rest.is_empty() {
@@ -651,7 +683,16 @@ impl DtlsTracker {
                 return;
             };
             rest = r.rest();
-            self.on_fragment(dir, msg_type, length, message_seq, offset, fragment, info);
+            self.on_fragment(
+                dir,
+                msg_type,
+                length,
+                message_seq,
+                offset,
+                fragment,
+                info,
+                certs,
+            );
         }
         if !rest.is_empty() {
             info.note(DtlsAnomaly::TooManyRecords);
@@ -668,6 +709,7 @@ impl DtlsTracker {
         offset: u32,
         fragment: &[u8],
         info: &mut DtlsInfo,
+        certs: &mut CertCache,
     ) {
         if let Some(role) = role_of_message(TlsHandshakeType(msg_type)) {
             learn_role(dir, role, info);
@@ -685,7 +727,7 @@ impl DtlsTracker {
             return;
         }
         if offset == 0 && fragment.len() == length as usize {
-            self.complete(dir, msg_type, message_seq, fragment, info);
+            self.complete(dir, msg_type, message_seq, fragment, info, certs);
             return;
         }
         let pos = d
@@ -724,7 +766,7 @@ impl DtlsTracker {
         }
         if p.is_complete() {
             let done = d.pending.swap_remove(idx);
-            self.complete(dir, msg_type, message_seq, &done.buf, info);
+            self.complete(dir, msg_type, message_seq, &done.buf, info, certs);
         }
     }
 
@@ -736,6 +778,7 @@ impl DtlsTracker {
         seq: u16,
         body: &[u8],
         info: &mut DtlsInfo,
+        certs: &mut CertCache,
     ) {
         let d = &mut self.dirs[dir.index()];
         if d.completed.len() < MAX_MESSAGES_PER_DIRECTION {
@@ -756,7 +799,7 @@ impl DtlsTracker {
                     return; // already have this side's chain
                 }
                 let mut anomalies = Vec::new();
-                read_certificate_chain(body, peer, &mut anomalies);
+                read_certificate_chain(body, peer, &mut anomalies, certs);
                 for a in anomalies {
                     info.note(a);
                 }
@@ -857,7 +900,12 @@ fn on_server_hello(body: &[u8], info: &mut DtlsInfo) {
 
 /// Read a Certificate body (RFC 5246 §7.4.2: a 24-bit-length list of 24-bit-length DER
 /// certificates) into `peer`.
-fn read_certificate_chain(body: &[u8], peer: &mut DtlsPeer, anomalies: &mut Vec<DtlsAnomaly>) {
+fn read_certificate_chain(
+    body: &[u8],
+    peer: &mut DtlsPeer,
+    anomalies: &mut Vec<DtlsAnomaly>,
+    certs: &mut CertCache,
+) {
     let mut r = Reader::new(body);
     let Some(list) = r.vec24() else {
         anomalies.push(DtlsAnomaly::MalformedCertificate);
@@ -874,7 +922,7 @@ fn read_certificate_chain(body: &[u8], peer: &mut DtlsPeer, anomalies: &mut Vec<
             return;
         };
         peer.certificate_count += 1;
-        match cert::parse_certificate(der) {
+        match certs.parse(der) {
             Some(c) => {
                 if peer.certificates.is_empty() {
                     peer.cert_kind = Some(cert_kind(&c));

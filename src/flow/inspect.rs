@@ -166,8 +166,9 @@ impl MediaState {
         dir: Direction,
         payload: &[u8],
         facts: &mut Facts,
-        now: Timestamp,
+        ctx: &mut Ctx<'_>,
     ) -> Progress {
+        let now = ctx.now;
         let mut dtls_payload = is_dtls_byte(payload).then_some(payload);
         if !self.media_done {
             let info = facts.media.get_or_insert_with(Box::default);
@@ -180,7 +181,7 @@ impl MediaState {
         }
         if let (Some(p), false) = (dtls_payload, self.dtls_done == Some(true)) {
             let info = facts.dtls.get_or_insert_with(Box::default);
-            let progress = self.dtls.on_datagram(dir, p, info);
+            let progress = self.dtls.on_datagram_cached(dir, p, info, ctx.certs);
             self.dtls_done = Some(progress != Progress::NeedMore);
             if progress == Progress::NotMine
                 && self.dtls_done == Some(true)
@@ -336,7 +337,7 @@ impl Inspector {
             }
         }
         match &mut self.state {
-            State::Media(media) => media.on_datagram(dir, pkt.payload, facts, ctx.now),
+            State::Media(media) => media.on_datagram(dir, pkt.payload, facts, ctx),
             State::Sip(t) => {
                 let info = facts.sip.get_or_insert_with(Box::default);
                 t.on_datagram(dir, pkt.payload, info)
