@@ -3,7 +3,6 @@
 //! compares), so the hand-written line equals the derived `Serialize` output (a test
 //! compares on every shipped capture). Serde's per-key escaping cost a fifth of a replay.
 
-use std::io::Write;
 use std::net::IpAddr;
 
 /// `"s"` with JSON escapes: `"`, `\`, and control characters; everything else verbatim.
@@ -115,9 +114,11 @@ pub fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
             let n = crate::model::ipv4_quoted(v4.octets(), &mut buf);
             out.extend_from_slice(&buf[..n]);
         }
-        // Display never fails on a Vec and emits only hex digits and colons.
+        // Only hex digits, colons and dots: no escaping.
         IpAddr::V6(v6) => {
-            let _ = write!(out, "\"{v6}\"");
+            out.push(b'"');
+            crate::model::push_ipv6(out, v6);
+            out.push(b'"');
         }
     }
 }
