@@ -22,6 +22,7 @@ use crate::dissect::tls::{self, ClientHelloInfo};
 use crate::model::{Direction, Progress};
 use serde::{Serialize, Serializer};
 use std::borrow::Cow;
+use std::sync::Arc;
 use tls_parser::{TlsExtensionType, TlsHandshakeType, TlsRecordType};
 
 /// RFC 6347 §4.1: type(1) version(2) epoch(2) sequence_number(6) length(2).
@@ -257,7 +258,7 @@ pub struct DtlsAlert {
 pub struct DtlsPeer {
     /// Certificates that parsed, leaf first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub certificates: Vec<CertInfo>,
+    pub certificates: Vec<Arc<CertInfo>>,
     /// Certificates in the chain as sent, parsed or not.
     #[serde(skip_serializing_if = "is_zero")]
     pub certificate_count: u32,

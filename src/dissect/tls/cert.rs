@@ -7,6 +7,7 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 use x509_parser::asn1_rs::{Any, Tag, ToDer as _};
 use x509_parser::error::X509Error;
 use x509_parser::extensions::GeneralName;
@@ -261,17 +262,18 @@ pub const CERT_CACHE_ENTRIES: usize = 2048;
 /// [`parse_certificate`]'s.
 #[derive(Debug, Default)]
 pub struct CertCache {
-    parsed: rustc_hash::FxHashMap<Box<[u8]>, Option<CertInfo>>,
+    parsed: rustc_hash::FxHashMap<Box<[u8]>, Option<Arc<CertInfo>>>,
     pub hits: u64,
 }
 
 impl CertCache {
-    pub fn parse(&mut self, der: &[u8]) -> Option<CertInfo> {
+    /// Shared, not copied: every connection to a server holds the same parsed chain.
+    pub fn parse(&mut self, der: &[u8]) -> Option<Arc<CertInfo>> {
         if let Some(known) = self.parsed.get(der) {
             self.hits += 1;
             return known.clone();
         }
-        let cert = parse_certificate(der);
+        let cert = parse_certificate(der).map(Arc::new);
         if self.parsed.len() >= CERT_CACHE_ENTRIES {
             self.parsed.clear();
         }
@@ -302,7 +304,7 @@ mod tests {
             CA,
             &b"not a certificate"[..],
         ] {
-            assert_eq!(cache.parse(der), parse_certificate(der));
+            assert_eq!(cache.parse(der).as_deref(), parse_certificate(der).as_ref());
         }
         assert_eq!(cache.hits, 3);
     }

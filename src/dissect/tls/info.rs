@@ -6,6 +6,7 @@ use super::server_hello::ServerHelloInfo;
 use super::{ClientHelloInfo, ja3, ja4};
 use crate::model::Direction;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// At most this many anomalies are kept per flow; the first ones say the most.
 pub const MAX_ANOMALIES: usize = 16;
@@ -107,7 +108,7 @@ pub struct TlsInfo {
     pub server_hello: Option<ServerHelloInfo>,
     /// The server's chain as sent, leaf first (TLS ≤ 1.2 only: TLS 1.3 encrypts it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub certificates: Vec<CertInfo>,
+    pub certificates: Vec<Arc<CertInfo>>,
     /// The first plaintext alert.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alert: Option<TlsAlert>,
