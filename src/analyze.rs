@@ -325,10 +325,10 @@ impl Reporter {
             _ => None,
         };
         Some(Place {
-            country: Some(country.to_string()),
+            country: Some(country),
             country_name: Some(country_name(country)),
             asn: info.asn,
-            org: info.as_org.as_deref().map(str::to_string),
+            org: info.as_org,
             third_country,
         })
     }

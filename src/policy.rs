@@ -723,11 +723,11 @@ mod tests {
         let p = policy("allowed_countries = [\"DE\", \"AT\"]");
         let facts = Facts::default();
         let us = Place {
-            country: Some("US".into()),
+            country: Some(crate::enrich::geo::CountryCode::from_static("US")),
             ..Place::default()
         };
         let de = Place {
-            country: Some("DE".into()),
+            country: Some(crate::enrich::geo::CountryCode::from_static("DE")),
             ..Place::default()
         };
         let mut r = flow(&facts, "203.0.113.5");

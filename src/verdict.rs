@@ -6,10 +6,12 @@
 use crate::classify::{Classification, Relay, Role, Route};
 use crate::dissect::dtls::{DtlsAnomaly, DtlsCertKind};
 use crate::dissect::rtp::Protection;
+use crate::enrich::geo::CountryCode;
 use crate::flow::Flow;
 use crate::model::Direction;
 use crate::signature::{E2eeMode, EncryptionMode, KeyHolder, SignatureSet};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Who can read a flow's content.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -71,11 +73,11 @@ impl Finding {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Place {
     /// ISO 3166 country code.
-    pub country: Option<String>,
+    pub country: Option<CountryCode>,
     #[serde(skip)]
     pub country_name: Option<&'static str>,
     pub asn: Option<u32>,
-    pub org: Option<String>,
+    pub org: Option<Arc<str>>,
     /// Outside the EU/EEA without an adequacy decision: the finding's severity and a note.
     #[serde(skip)]
     pub third_country: Option<(Severity, Option<&'static str>)>,
@@ -189,7 +191,7 @@ fn describe_server(i: &Input<'_>) -> String {
     let mut parts: Vec<String> = Vec::new();
     if let Some(p) = i.place {
         if let Some(org) = &p.org {
-            parts.push(org.clone());
+            parts.push(org.to_string());
         }
         if let Some(c) = p.country_name.or(p.country.as_deref()) {
             parts.push(c.to_string());

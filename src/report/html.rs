@@ -133,8 +133,8 @@ fn place_of(r: &FlowRecord<'_>) -> String {
         return "local network".into();
     }
     r.server
-        .and_then(|p| p.country.clone())
-        .unwrap_or_else(|| "unknown".into())
+        .and_then(|p| p.country)
+        .map_or_else(|| "unknown".into(), |c| c.to_string())
 }
 
 impl Sink for HtmlSink<'_> {
@@ -324,7 +324,7 @@ impl HtmlSink<'_> {
                     let network = match (&c.place.asn, &c.place.org) {
                         (Some(asn), Some(org)) => format!("AS{asn} {org}"),
                         (Some(asn), None) => format!("AS{asn}"),
-                        (None, Some(org)) => org.clone(),
+                        (None, Some(org)) => org.to_string(),
                         (None, None) => String::new(),
                     };
                     let country = if crate::policy::is_public(c.ip) {
@@ -566,7 +566,7 @@ mod tests {
                 role: crate::classify::Role::Media,
                 route: Some(crate::classify::Route::Relayed),
                 place: Place {
-                    country: Some("US".into()),
+                    country: Some(crate::enrich::geo::CountryCode::from_static("US")),
                     asn: Some(64_500),
                     org: Some(name.into()),
                     ..Place::default()
@@ -615,7 +615,7 @@ mod tests {
             let mut sink = HtmlSink::new(Box::new(&mut buf));
             let facts = Facts::default();
             let de = Place {
-                country: Some("DE".into()),
+                country: Some(crate::enrich::geo::CountryCode::from_static("DE")),
                 ..Place::default()
             };
             for i in 0..flows {

@@ -120,7 +120,7 @@ fn session_countries(s: &SessionRow) -> Vec<String> {
     for c in r
         .counterparts
         .iter()
-        .filter_map(|c| c.place.country.clone())
+        .filter_map(|c| c.place.country.map(|c| c.to_string()))
         .chain(r.telemetry.iter().map(|t| t.country.clone()))
     {
         if !c.is_empty() && !out.contains(&c) {

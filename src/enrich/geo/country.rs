@@ -45,6 +45,14 @@ impl CountryCode {
     }
 }
 
+/// Reads as the two-letter text wherever a `&str` is wanted.
+impl std::ops::Deref for CountryCode {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
 impl fmt::Display for CountryCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
