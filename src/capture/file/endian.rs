@@ -30,6 +30,19 @@ impl Endian {
         }
     }
 
+    /// Four `u32`s, as in a pcap record header, with one byte-order decision.
+    pub fn u32x4(self, b: &[u8; 16]) -> [u32; 4] {
+        let words = [0, 4, 8, 12].map(|at| {
+            let mut w = [0u8; 4];
+            w.copy_from_slice(&b[at..at + 4]);
+            w
+        });
+        match self {
+            Endian::Little => words.map(u32::from_le_bytes),
+            Endian::Big => words.map(u32::from_be_bytes),
+        }
+    }
+
     /// Reads an `i64` at `at`; zero when out of range (callers check lengths first).
     pub fn i64(self, b: &[u8], at: usize) -> i64 {
         let bytes = array(b, at);
@@ -60,5 +73,9 @@ mod tests {
         assert_eq!(Endian::Big.i64(&b, 0), 0x0102_0304_0506_0708);
         assert_eq!(Endian::Little.u32(&b, 6), 0);
         assert_eq!(Endian::Little.u32(&b, usize::MAX), 0);
+        let h: [u8; 16] = std::array::from_fn(|i| i as u8);
+        for e in [Endian::Little, Endian::Big] {
+            assert_eq!(e.u32x4(&h), [0, 4, 8, 12].map(|at| e.u32(&h, at)));
+        }
     }
 }

@@ -155,12 +155,13 @@ impl PcapReader {
             stream.ran_out(offset, "record header", hl, have)?;
             return Ok(None);
         }
-        let h = stream.available();
-        let secs = self.endian.u32(h, 0);
-        let frac = self.endian.u32(h, 4);
-        let (caplen, orig_len) = self
-            .lengths
-            .apply(self.endian.u32(h, 8), self.endian.u32(h, 12));
+        // The first 16 bytes of every record header (24-byte headers append fields).
+        let h = stream
+            .available()
+            .first_chunk::<16>()
+            .map_or([0; 4], |h| self.endian.u32x4(h));
+        let [secs, frac] = [h[0], h[1]];
+        let (caplen, orig_len) = self.lengths.apply(h[2], h[3]);
         if caplen > self.max_caplen {
             return Err(At::new(
                 offset,

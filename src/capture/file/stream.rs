@@ -81,9 +81,20 @@ impl StreamBuf {
 
     /// Makes at least `n` bytes available unless the stream ends or fails first, and returns
     /// how many are available. The buffer grows only when `n` exceeds it; callers bound `n`.
+    #[inline]
     pub fn fill(&mut self, n: usize) -> usize {
         let have = self.end - self.start;
-        if have >= n || self.eof || self.pending.is_some() {
+        // Almost every call: the record is already buffered.
+        if have >= n {
+            return have;
+        }
+        self.refill(n)
+    }
+
+    #[cold]
+    fn refill(&mut self, n: usize) -> usize {
+        let have = self.end - self.start;
+        if self.eof || self.pending.is_some() {
             return have;
         }
         if self.start.saturating_add(n) > self.buf.len() {
