@@ -286,14 +286,21 @@ impl Reporter {
     }
 
     /// Report sessions idle at capture time `now` (checked every few seconds of it).
+    #[inline] // once per frame: the time check stays in the caller
     pub fn sweep_sessions(&mut self, now: Timestamp, sink: &mut dyn Sink) -> io::Result<()> {
         if now >= self.next_session_sweep {
-            self.next_session_sweep = Timestamp(now.0.saturating_add(SESSION_SWEEP_NS));
-            let mut ended = Vec::new();
-            self.sessions.expire(now, &self.sigs, &mut ended);
-            for s in &ended {
-                self.write_session(s, sink)?;
-            }
+            self.expire_sessions(now, sink)?;
+        }
+        Ok(())
+    }
+
+    #[cold]
+    fn expire_sessions(&mut self, now: Timestamp, sink: &mut dyn Sink) -> io::Result<()> {
+        self.next_session_sweep = Timestamp(now.0.saturating_add(SESSION_SWEEP_NS));
+        let mut ended = Vec::new();
+        self.sessions.expire(now, &self.sigs, &mut ended);
+        for s in &ended {
+            self.write_session(s, sink)?;
         }
         Ok(())
     }
