@@ -126,7 +126,10 @@ impl Analyzer {
 
     /// The flows the engine just finished, then sessions idle by its clock.
     fn report_finished(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
-        self.reporter.report_all(&mut self.finished, sink)?;
+        // Most frames finish no flow.
+        if !self.finished.is_empty() {
+            self.reporter.report_all(&mut self.finished, sink)?;
+        }
         self.reporter.sweep_sessions(self.engine.now(), sink)
     }
 

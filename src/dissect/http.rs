@@ -179,15 +179,10 @@ fn probe_prefix(bytes: &[u8]) -> Option<bool> {
 /// Where a head ends (just past its empty line) within the first [`MAX_HEAD_LEN`] bytes.
 fn find_head_end(buf: &[u8]) -> Option<usize> {
     let window = buf.get(..MAX_HEAD_LEN).unwrap_or(buf);
-    window.iter().enumerate().find_map(|(i, &b)| {
-        if b != b'\n' {
-            return None;
-        }
-        match window.get(i + 1..) {
-            Some([b'\n', ..]) => Some(i + 2),
-            Some([b'\r', b'\n', ..]) => Some(i + 3),
-            _ => None,
-        }
+    memchr::memchr_iter(b'\n', window).find_map(|i| match window.get(i + 1..) {
+        Some([b'\n', ..]) => Some(i + 2),
+        Some([b'\r', b'\n', ..]) => Some(i + 3),
+        _ => None,
     })
 }
 
