@@ -48,8 +48,12 @@ pub fn is_grease(v: u16) -> bool {
 }
 
 /// The values without GREASE (RFC 8701 defines none for the 8-bit ec_point_formats).
+/// Sized once from the input (a filtered `collect` would grow step by step).
 fn grease_free(values: impl IntoIterator<Item = u16>) -> Vec<u16> {
-    values.into_iter().filter(|v| !is_grease(*v)).collect()
+    let values = values.into_iter();
+    let mut out = Vec::with_capacity(values.size_hint().0);
+    out.extend(values.filter(|v| !is_grease(*v)));
+    out
 }
 
 /// One extension of an extension block: its type, its data, and the whole
@@ -169,6 +173,9 @@ pub fn client_hello_from_parts(
         cipher_suites: grease_free(cipher_suites),
         ..ClientHelloInfo::default()
     };
+    // Counting first sizes the list once; the walk is cheap next to the parsing.
+    let count = ExtensionIter::new(extensions).count();
+    info.extensions = Vec::with_capacity(count.min(MAX_EXTENSIONS));
     let mut iter = ExtensionIter::new(extensions);
     for raw in iter.by_ref() {
         if is_grease(raw.ext_type) {
@@ -234,7 +241,11 @@ fn read_extension(raw: &RawExtension, info: &mut ClientHelloInfo) -> bool {
             info.supported_groups = grease_free(groups.iter().map(|g| g.0));
         }
         TlsExtension::EcPointFormats(formats) => info.ec_point_formats = formats.to_vec(),
-        TlsExtension::SignatureAlgorithms(algs) => info.signature_algorithms = grease_free(algs),
+        TlsExtension::SignatureAlgorithms(mut algs) => {
+            // tls-parser's list is ours to keep: filter it in place.
+            algs.retain(|v| !is_grease(*v));
+            info.signature_algorithms = algs;
+        }
         TlsExtension::SupportedVersions(versions) => {
             info.supported_versions = grease_free(versions.iter().map(|v| v.0));
         }
