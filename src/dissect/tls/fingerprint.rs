@@ -34,15 +34,26 @@ const STACK_LIST_LEN: usize = 64;
 /// Lists up to this long are sorted by insertion, which beats the general sort there.
 const INSERTION_SORT_MAX: usize = 32;
 
+/// Fingerprint text is written in pieces of at most this many bytes: a separator and
+/// five decimal digits. A fixed size lets a piece be copied without a length loop.
+const PIECE_LEN: usize = 6;
+type Piece = [u8; PIECE_LEN];
+
 /// Where fingerprint text goes: a hash or a string.
 trait Sink {
-    fn put(&mut self, bytes: &[u8]);
+    /// Append the first `len` bytes of `piece`.
+    fn put(&mut self, piece: &Piece, len: usize);
+
+    fn put_byte(&mut self, b: u8) {
+        self.put(&[b, 0, 0, 0, 0, 0], 1);
+    }
 }
 
 impl Sink for String {
-    fn put(&mut self, bytes: &[u8]) {
-        // Every caller writes ASCII.
-        self.push_str(std::str::from_utf8(bytes).unwrap_or_default());
+    fn put(&mut self, piece: &Piece, len: usize) {
+        // Every piece is ASCII.
+        let text = piece.get(..len).unwrap_or_default();
+        self.push_str(std::str::from_utf8(text).unwrap_or_default());
     }
 }
 
@@ -75,17 +86,15 @@ impl<D: Digest> HashFeed<D> {
 }
 
 impl<D: Digest> Sink for HashFeed<D> {
-    fn put(&mut self, bytes: &[u8]) {
-        if self.len + bytes.len() > FEED_LEN {
+    #[inline]
+    fn put(&mut self, piece: &Piece, len: usize) {
+        if self.len + PIECE_LEN > FEED_LEN {
             self.flush();
         }
-        match self.buf.get_mut(self.len..self.len + bytes.len()) {
-            Some(dst) => {
-                dst.copy_from_slice(bytes);
-                self.len += bytes.len();
-            }
-            // Longer than the whole buffer (no caller does this); the buffer is empty here.
-            None => self.hasher.update(bytes),
+        // The whole piece is copied; only `len` bytes count, the rest is overwritten next.
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + PIECE_LEN) {
+            dst.copy_from_slice(piece);
+            self.len += len.min(PIECE_LEN);
         }
     }
 }
@@ -105,27 +114,27 @@ fn push_hex(s: &mut String, bytes: &[u8]) {
 /// Write `values` in decimal (as `{v}` prints them), `-` between them.
 fn put_decimal_list(sink: &mut impl Sink, values: impl IntoIterator<Item = u16>) {
     for (i, v) in values.into_iter().enumerate() {
-        // A leading '-' plus at most five digits.
-        let mut text = [0u8; 6];
+        let digits = match v {
+            0..=9 => 1,
+            10..=99 => 2,
+            100..=999 => 3,
+            1000..=9999 => 4,
+            _ => 5,
+        };
+        let mut piece = [b'-', 0, 0, 0, 0, 0];
+        let start = usize::from(i > 0);
+        let end = start + digits;
         let mut n = v;
-        let mut at = text.len();
-        loop {
-            at -= 1;
-            if let Some(d) = text.get_mut(at) {
-                *d = b'0' + (n % 10) as u8;
-            }
+        for d in piece
+            .get_mut(start..end)
+            .unwrap_or_default()
+            .iter_mut()
+            .rev()
+        {
+            *d = b'0' + (n % 10) as u8;
             n /= 10;
-            if n == 0 {
-                break;
-            }
         }
-        if i > 0 {
-            at -= 1;
-            if let Some(sep) = text.get_mut(at) {
-                *sep = b'-';
-            }
-        }
-        sink.put(text.get(at..).unwrap_or_default());
+        sink.put(&piece, end);
     }
 }
 
@@ -133,14 +142,18 @@ fn put_decimal_list(sink: &mut impl Sink, values: impl IntoIterator<Item = u16>)
 fn put_hex4_list(sink: &mut impl Sink, values: impl IntoIterator<Item = u16>) {
     for (i, v) in values.into_iter().enumerate() {
         let [hi, lo] = v.to_be_bytes();
-        let text = [
-            b',',
+        let hex = [
             hex_digit(hi >> 4),
             hex_digit(hi),
             hex_digit(lo >> 4),
             hex_digit(lo),
         ];
-        sink.put(text.get(usize::from(i == 0)..).unwrap_or_default());
+        let [a, b, c, d] = hex;
+        if i == 0 {
+            sink.put(&[a, b, c, d, 0, 0], 4);
+        } else {
+            sink.put(&[b',', a, b, c, d, 0], 5);
+        }
     }
 }
 
@@ -149,13 +162,13 @@ fn write_ja3(sink: &mut impl Sink, ch: &ClientHelloInfo) {
         v.iter().copied().filter(|x| !is_grease(*x))
     }
     put_decimal_list(sink, [ch.legacy_version]);
-    sink.put(b",");
+    sink.put_byte(b',');
     put_decimal_list(sink, clean(&ch.cipher_suites));
-    sink.put(b",");
+    sink.put_byte(b',');
     put_decimal_list(sink, clean(&ch.extensions));
-    sink.put(b",");
+    sink.put_byte(b',');
     put_decimal_list(sink, clean(&ch.supported_groups));
-    sink.put(b",");
+    sink.put_byte(b',');
     put_decimal_list(sink, ch.ec_point_formats.iter().map(|&f| u16::from(f)));
 }
 
@@ -303,9 +316,13 @@ pub fn ja4(ch: &ClientHelloInfo, transport: char) -> String {
         &ch.cipher_suites,
         |c| !is_grease(c),
         |ciphers| {
-            out.put(&two_digits(ciphers.len()));
-            out.put(&two_digits(n_exts));
-            out.put(&ja4_alpn(ch));
+            for b in two_digits(ciphers.len())
+                .into_iter()
+                .chain(two_digits(n_exts))
+                .chain(ja4_alpn(ch))
+            {
+                out.push(char::from(b));
+            }
             out.push('_');
             push_ja4_hash(&mut out, ciphers.is_empty(), |feed| {
                 put_hex4_list(feed, ciphers.iter().copied());
@@ -335,7 +352,7 @@ fn put_signature_part(sink: &mut impl Sink, ch: &ClientHelloInfo) {
             .filter(|s| !is_grease(*s))
     };
     if sigs().next().is_some() {
-        sink.put(b"_");
+        sink.put_byte(b'_');
         put_hex4_list(sink, sigs());
     }
 }
