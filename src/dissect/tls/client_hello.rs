@@ -11,8 +11,8 @@ use super::ClientHelloInfo;
 use tls_parser::{
     TlsExtension, TlsMessage, TlsMessageHandshake, parse_tls_extension_alpn_content,
     parse_tls_extension_ec_point_formats_content, parse_tls_extension_elliptic_curves_content,
-    parse_tls_extension_signature_algorithms_content, parse_tls_extension_sni_content,
-    parse_tls_extension_supported_versions, parse_tls_message_handshake,
+    parse_tls_extension_sni_content, parse_tls_extension_supported_versions,
+    parse_tls_message_handshake,
 };
 
 /// Handshake message type of a ClientHello (RFC 8446 §4).
@@ -48,8 +48,26 @@ pub fn is_grease(v: u16) -> bool {
 }
 
 /// The values without GREASE (RFC 8701 defines none for the 8-bit ec_point_formats).
+/// Sized once from the input (a filtered `collect` would grow step by step).
 fn grease_free(values: impl IntoIterator<Item = u16>) -> Vec<u16> {
-    values.into_iter().filter(|v| !is_grease(*v)).collect()
+    let values = values.into_iter();
+    let mut out = Vec::with_capacity(values.size_hint().0);
+    out.extend(values.filter(|v| !is_grease(*v)));
+    out
+}
+
+/// The values of a `uint16 list<..2^16-1>` (RFC 8446 §4.2.3 signature_algorithms): the
+/// 2-byte length, then as many whole values as it covers; an odd last byte and bytes after
+/// the list are ignored, as tls-parser does. `None` when the length runs past the data.
+fn u16_list_content(data: &[u8]) -> Option<impl ExactSizeIterator<Item = u16> + '_> {
+    let (len, rest) = data.split_first_chunk::<2>()?;
+    let list = rest.get(..usize::from(u16::from_be_bytes(*len)))?;
+    Some(
+        list.as_chunks::<2>()
+            .0
+            .iter()
+            .map(|v| u16::from_be_bytes(*v)),
+    )
 }
 
 /// One extension of an extension block: its type, its data, and the whole
@@ -169,6 +187,9 @@ pub fn client_hello_from_parts(
         cipher_suites: grease_free(cipher_suites),
         ..ClientHelloInfo::default()
     };
+    // Counting first sizes the list once; the walk is cheap next to the parsing.
+    let count = ExtensionIter::new(extensions).count();
+    info.extensions = Vec::with_capacity(count.min(MAX_EXTENSIONS));
     let mut iter = ExtensionIter::new(extensions);
     for raw in iter.by_ref() {
         if is_grease(raw.ext_type) {
@@ -196,7 +217,14 @@ fn read_extension(raw: &RawExtension, info: &mut ClientHelloInfo) -> bool {
         ext::ALPN => parse_tls_extension_alpn_content(raw.data),
         ext::SUPPORTED_GROUPS => parse_tls_extension_elliptic_curves_content(raw.data),
         ext::EC_POINT_FORMATS => parse_tls_extension_ec_point_formats_content(raw.data),
-        ext::SIGNATURE_ALGORITHMS => parse_tls_extension_signature_algorithms_content(raw.data),
+        ext::SIGNATURE_ALGORITHMS => {
+            // Read in place: tls-parser would build a growing list that is copied again.
+            let Some(algs) = u16_list_content(raw.data) else {
+                return false;
+            };
+            info.signature_algorithms = grease_free(algs);
+            return true;
+        }
         ext::SUPPORTED_VERSIONS => parse_tls_extension_supported_versions(raw.whole),
         ext::ENCRYPTED_CLIENT_HELLO => {
             info.ech = true;
@@ -234,7 +262,6 @@ fn read_extension(raw: &RawExtension, info: &mut ClientHelloInfo) -> bool {
             info.supported_groups = grease_free(groups.iter().map(|g| g.0));
         }
         TlsExtension::EcPointFormats(formats) => info.ec_point_formats = formats.to_vec(),
-        TlsExtension::SignatureAlgorithms(algs) => info.signature_algorithms = grease_free(algs),
         TlsExtension::SupportedVersions(versions) => {
             info.supported_versions = grease_free(versions.iter().map(|v| v.0));
         }
@@ -446,6 +473,23 @@ pub(crate) mod tests {
     }
 
     proptest! {
+        #[test]
+        fn signature_algorithms_read_as_tls_parser_does(
+            data in proptest::collection::vec(any::<u8>(), 0..40),
+            len in proptest::option::of(0u16..40),
+        ) {
+            let mut data = data;
+            if let (Some(len), Some(head)) = (len, data.get_mut(..2)) {
+                head.copy_from_slice(&len.to_be_bytes());
+            }
+            let ours = u16_list_content(&data).map(|v| v.collect::<Vec<u16>>());
+            let theirs = match tls_parser::parse_tls_extension_signature_algorithms_content(&data) {
+                Ok((_, TlsExtension::SignatureAlgorithms(v))) => Some(v),
+                _ => None,
+            };
+            prop_assert_eq!(ours, theirs);
+        }
+
         #[test]
         fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
             let _ = parse_client_hello_message(&bytes);
