@@ -1,8 +1,10 @@
 //! IP prefixes and a longest-prefix-match table per address family.
 //!
 //! The table keeps one hash map per prefix length that occurs (at most 33 for IPv4, 129 for
-//! IPv6) and probes them longest first, so a lookup is a handful of masked hash probes and
-//! never allocates.
+//! IPv6) for exact access, and answers longest-prefix matches from a sorted list of disjoint
+//! address ranges, each labelled with the longest prefix covering it (built on the first
+//! lookup after a change): one binary search, and a hash probe only on a hit. Most addresses
+//! match nothing, and probing every length's map for them cost a miss per length.
 //!
 //! References: RFC 4632 (CIDR notation), RFC 4291 §2.3 (IPv6 prefixes).
 
@@ -11,6 +13,7 @@ use serde::{Serialize, Serializer};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 /// An IP network: address with all host bits zero, and a prefix length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -156,6 +159,16 @@ struct Family<K, T> {
     /// Prefix lengths present, longest first; `maps[i]` holds the prefixes of `lens[i]`.
     lens: Vec<u8>,
     maps: Vec<FxHashMap<K, T>>,
+    /// Disjoint covered ranges, sorted; emptied by every change, rebuilt when next read.
+    ranges: OnceLock<Vec<Covered>>,
+}
+
+/// Addresses `start..=end` (as u128, IPv4 zero-extended) whose longest prefix has `len` bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Covered {
+    start: u128,
+    end: u128,
+    len: u8,
 }
 
 impl<K, T> Default for Family<K, T> {
@@ -163,12 +176,14 @@ impl<K, T> Default for Family<K, T> {
         Family {
             lens: Vec::new(),
             maps: Vec::new(),
+            ranges: OnceLock::new(),
         }
     }
 }
 
-impl<K: std::hash::Hash + Eq + Copy, T> Family<K, T> {
+impl<K: std::hash::Hash + Eq + Copy + Into<u128>, T> Family<K, T> {
     fn map_for(&mut self, len: u8) -> &mut FxHashMap<K, T> {
+        self.ranges = OnceLock::new();
         let i = match self.lens.iter().position(|&l| l <= len) {
             Some(i) if self.lens.get(i) == Some(&len) => i,
             Some(i) => {
@@ -187,11 +202,61 @@ impl<K: std::hash::Hash + Eq + Copy, T> Family<K, T> {
         &mut self.maps[i.min(last)]
     }
 
-    fn lookup(&self, key_for: impl Fn(u8) -> K) -> Option<(u8, &T)> {
-        self.lens
+    /// The longest stored prefix containing `addr` (`bits` wide), with its value.
+    fn lookup(&self, addr: u128, bits: u8, key_for: impl Fn(u8) -> K) -> Option<(u8, &T)> {
+        let ranges = self.ranges.get_or_init(|| self.covered(bits));
+        let i = ranges.partition_point(|r| r.start <= addr).checked_sub(1)?;
+        let r = ranges.get(i).filter(|r| addr <= r.end)?;
+        self.get(r.len, key_for(r.len)).map(|v| (r.len, v))
+    }
+
+    /// Flattens the nested prefixes into disjoint ranges. CIDR prefixes either nest or do
+    /// not overlap, so a sweep in start order with a stack of the open prefixes labels every
+    /// piece with the innermost (longest) one.
+    fn covered(&self, bits: u8) -> Vec<Covered> {
+        let mut prefixes: Vec<(u128, u128, u8)> = self
+            .lens
             .iter()
             .zip(&self.maps)
-            .find_map(|(&len, map)| map.get(&key_for(len)).map(|v| (len, v)))
+            .flat_map(|(&len, map)| {
+                let host = u32::from(bits.saturating_sub(len));
+                let span = u128::MAX.checked_shr(128 - host).unwrap_or(0);
+                map.keys().map(move |&k| {
+                    let start: u128 = k.into();
+                    (start, start | span, len)
+                })
+            })
+            .collect();
+        prefixes.sort_unstable_by_key(|&(start, _, len)| (start, len));
+        let mut out = Vec::new();
+        let mut open: Vec<(u128, u8)> = Vec::new();
+        // First address not yet labelled; None once the whole space is.
+        let mut next = Some(0u128);
+        let close = |upto: u128, len: u8, next: &mut Option<u128>, out: &mut Vec<Covered>| {
+            if let Some(start) = next.filter(|&n| n <= upto) {
+                out.push(Covered {
+                    start,
+                    end: upto,
+                    len,
+                });
+                *next = upto.checked_add(1);
+            }
+        };
+        for (start, end, len) in prefixes {
+            while let Some(&(top_end, top_len)) = open.last().filter(|(e, _)| *e < start) {
+                close(top_end, top_len, &mut next, &mut out);
+                open.pop();
+            }
+            if let (Some(&(_, top_len)), Some(before)) = (open.last(), start.checked_sub(1)) {
+                close(before, top_len, &mut next, &mut out);
+            }
+            next = next.map(|n| n.max(start));
+            open.push((end, len));
+        }
+        while let Some((top_end, top_len)) = open.pop() {
+            close(top_end, top_len, &mut next, &mut out);
+        }
+        out
     }
 
     fn get(&self, len: u8, key: K) -> Option<&T> {
@@ -246,13 +311,13 @@ impl<T> PrefixTable<T> {
         match ip {
             IpAddr::V4(a) => {
                 let a = u32::from(a);
-                let (len, v) = self.v4.lookup(|len| mask_v4(a, len))?;
+                let (len, v) = self.v4.lookup(a.into(), 32, |len| mask_v4(a, len))?;
                 let net = IpAddr::V4(Ipv4Addr::from(mask_v4(a, len)));
                 Some((IpPrefix { addr: net, len }, v))
             }
             IpAddr::V6(a) => {
                 let a = u128::from(a);
-                let (len, v) = self.v6.lookup(|len| mask_v6(a, len))?;
+                let (len, v) = self.v6.lookup(a, 128, |len| mask_v6(a, len))?;
                 let net = IpAddr::V6(Ipv6Addr::from(mask_v6(a, len)));
                 Some((IpPrefix { addr: net, len }, v))
             }
@@ -353,7 +418,52 @@ mod tests {
         assert_eq!(t.longest_match(ip("192.0.2.8")).map(|(_, v)| *v), Some(0));
     }
 
+    /// The first longest-match: every length's map probed, longest first.
+    fn probe_every_length<T>(t: &PrefixTable<T>, ip: IpAddr) -> Option<(IpPrefix, &T)> {
+        let exact = |len: u8| {
+            let addr = match ip {
+                IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from(mask_v4(u32::from(a), len))),
+                IpAddr::V6(a) => IpAddr::V6(Ipv6Addr::from(mask_v6(u128::from(a), len))),
+            };
+            let p = IpPrefix::new(addr, len)?;
+            t.get_exact(p).map(|v| (p, v))
+        };
+        let bits = if ip.is_ipv4() { 32 } else { 128 };
+        (0..=bits).rev().find_map(exact)
+    }
+
     proptest! {
+        #[test]
+        fn ranges_answer_like_probing_every_length(
+            nets in proptest::collection::vec((any::<u32>(), 0u8..=32, any::<u16>()), 0..40),
+            nets6 in proptest::collection::vec((any::<u128>(), 0u8..=128), 0..20),
+            probes in proptest::collection::vec(any::<u32>(), 1..40),
+            probes6 in proptest::collection::vec(any::<u128>(), 1..20),
+        ) {
+            let mut t = PrefixTable::default();
+            // Nearby prefixes, so nesting is common: share the top 8 bits.
+            for &(a, len, v) in &nets {
+                let a = (a & 0x00ff_ffff) | 0x0a00_0000;
+                let addr = IpAddr::V4(Ipv4Addr::from(mask_v4(a, len)));
+                t.insert(IpPrefix::new(addr, len).unwrap(), v);
+            }
+            for &(a, len) in &nets6 {
+                let addr = IpAddr::V6(Ipv6Addr::from(mask_v6(a, len)));
+                t.insert(IpPrefix::new(addr, len).unwrap(), u16::from(len));
+            }
+            let v4 = probes.iter().map(|&p| IpAddr::V4(Ipv4Addr::from((p & 0x00ff_ffff) | 0x0a00_0000)));
+            let v4_raw = probes.iter().map(|&p| IpAddr::V4(Ipv4Addr::from(p)));
+            let v6 = probes6.iter().map(|&p| IpAddr::V6(Ipv6Addr::from(p)));
+            let v6_near = nets6.iter().map(|&(a, _)| IpAddr::V6(Ipv6Addr::from(a)));
+            for ip in v4.chain(v4_raw).chain(v6).chain(v6_near) {
+                prop_assert_eq!(t.longest_match(ip), probe_every_length(&t, ip), "{}", ip);
+            }
+            // A change after a lookup is seen by the next lookup.
+            let all = IpPrefix::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0).unwrap();
+            t.insert(all, 7);
+            prop_assert!(t.longest_match(IpAddr::V4(Ipv4Addr::BROADCAST)).is_some());
+        }
+
         #[test]
         fn parse_never_panics(s in ".{0,64}") {
             let _ = s.parse::<IpPrefix>();
