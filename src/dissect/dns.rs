@@ -263,11 +263,29 @@ impl RData {
     /// The value as text for reports: an address or a name.
     pub fn to_text(&self) -> String {
         match self {
-            RData::A(ip) => ip.to_string(),
+            RData::A(ip) => dotted_quad(*ip),
             RData::Aaaa(ip) => ip.to_string(),
             RData::Cname(name) => name.as_str().to_owned(),
         }
     }
+}
+
+/// `ip` as `Ipv4Addr`'s `Display` writes it, without the formatting machinery.
+fn dotted_quad(ip: Ipv4Addr) -> String {
+    let mut out = String::with_capacity(15);
+    for (i, o) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if o >= 100 {
+            out.push(char::from(b'0' + o / 100));
+        }
+        if o >= 10 {
+            out.push(char::from(b'0' + o / 10 % 10));
+        }
+        out.push(char::from(b'0' + o % 10));
+    }
+    out
 }
 
 /// An A, AAAA or CNAME record from the answer section.
@@ -411,9 +429,10 @@ pub fn parse(msg: &[u8]) -> Result<DnsMessage, DnsError> {
     let header = Header::parse(msg)?;
     let mut m = DnsMessage {
         header,
-        questions: Vec::new(),
+        // Sized once from the header: most messages fill these exactly.
+        questions: Vec::with_capacity(usize::from(header.qdcount).min(MAX_QUESTIONS)),
         questions_over_limit: 0,
-        answers: Vec::new(),
+        answers: Vec::with_capacity(usize::from(header.ancount).min(MAX_ANSWERS)),
         answers_over_limit: 0,
         other_answers: 0,
         edns: None,
@@ -832,6 +851,12 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn a_record_text_is_display(b in any::<[u8; 4]>()) {
+            let ip = Ipv4Addr::from(b);
+            prop_assert_eq!(RData::A(ip).to_text(), ip.to_string());
+        }
+
         #[test]
         fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
             if let Ok(m) = parse(&bytes) {
