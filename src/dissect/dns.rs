@@ -20,8 +20,8 @@ mod name;
 mod test_builder;
 mod tracker;
 
-use name::read_name;
 pub use name::{DnsFlags, DnsName};
+use name::{Reusable, read_name, read_name_reusing, read_name_walked};
 pub use tracker::{DnsAnswerInfo, DnsFeed, DnsInfo, DnsTracker, TcpMessages, tcp_messages};
 
 /// Fixed header size (RFC 1035 §4.1.1).
@@ -366,8 +366,9 @@ fn read_record<'a>(
     msg: &'a [u8],
     pos: usize,
     flags: &mut DnsFlags,
+    known: Option<(Reusable, &DnsName)>,
 ) -> Option<(RawRecord<'a>, usize)> {
-    let (name, end) = read_name(msg, pos);
+    let (name, end) = read_name_reusing(msg, pos, known);
     flags.insert(name.flags());
     let Some((end, fixed)) =
         end.and_then(|e| Some((e, msg.get(e..)?.first_chunk::<RR_FIXED_LEN>()?)))
@@ -440,8 +441,14 @@ pub fn parse(msg: &[u8]) -> Result<DnsMessage, DnsError> {
     };
     let mut pos = HEADER_LEN;
 
-    for _ in 0..header.qdcount {
-        let (name, end) = read_name(msg, pos);
+    // Record owner names are mostly a pointer to the first question's name: copied, not
+    // walked again.
+    let mut first_question: Option<Reusable> = None;
+    for i in 0..header.qdcount {
+        let (name, end, reusable) = read_name_walked(msg, pos);
+        if i == 0 {
+            first_question = reusable;
+        }
         m.flags.insert(name.flags());
         let Some((end, fixed)) = end.and_then(|e| Some((e, msg.get(e..)?.first_chunk::<4>()?)))
         else {
@@ -461,7 +468,8 @@ pub fn parse(msg: &[u8]) -> Result<DnsMessage, DnsError> {
     }
 
     for _ in 0..header.ancount {
-        let Some((rec, next)) = read_record(msg, pos, &mut m.flags) else {
+        let known = first_question.zip(m.questions.first().map(|q| &q.name));
+        let Some((rec, next)) = read_record(msg, pos, &mut m.flags, known) else {
             return Ok(m);
         };
         pos = next;
@@ -490,7 +498,8 @@ pub fn parse(msg: &[u8]) -> Result<DnsMessage, DnsError> {
     // record consumes at least 11 bytes, so the walk is bounded by the message length.
     let rest = u32::from(header.nscount) + u32::from(header.arcount);
     for i in 0..rest {
-        let Some((rec, next)) = read_record(msg, pos, &mut m.flags) else {
+        let known = first_question.zip(m.questions.first().map(|q| &q.name));
+        let Some((rec, next)) = read_record(msg, pos, &mut m.flags, known) else {
             return Ok(m);
         };
         pos = next;

@@ -260,6 +260,23 @@ impl<'a> Iterator for Labels<'a> {
 /// in its original position, or `None` when that position cannot be known (the name ran
 /// off the end of the message before any pointer).
 pub(super) fn read_name(msg: &[u8], start: usize) -> (DnsName, Option<usize>) {
+    let (name, end, _) = read_name_walked(msg, start);
+    (name, end)
+}
+
+/// A name read earlier in the same message whose walk a later name that is one
+/// compression pointer to `start` repeats exactly: the walk was clean (so it never pointed
+/// back to `start`) and left a pointer jump to spare for that extra first jump.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Reusable {
+    start: usize,
+}
+
+/// [`read_name`], also saying whether a pointer to this name may copy it (see [`Reusable`]).
+pub(super) fn read_name_walked(
+    msg: &[u8],
+    start: usize,
+) -> (DnsName, Option<usize>, Option<Reusable>) {
     // The first walk measures the text so it is allocated once at its exact size, and
     // keeps the labels of ordinary names so the copy needs no second walk.
     let mut walk = Labels::new(msg, start);
@@ -283,17 +300,17 @@ pub(super) fn read_name(msg: &[u8], start: usize) -> (DnsName, Option<usize>) {
         if flags.is_empty() { "." } else { "" }.into()
     } else {
         let mut text = Vec::with_capacity(text_len + labels - 1);
-        let mut copy = |i: usize, label: &[u8]| {
-            if i > 0 {
-                text.push(b'.');
-            }
-            escape_label(label, clean >> (i % 128) & 1 == 1, &mut text);
-        };
         match kept.get(..labels) {
-            Some(kept) => kept.iter().enumerate().for_each(|(i, l)| copy(i, l)),
-            None => Labels::new(msg, start)
-                .enumerate()
-                .for_each(|(i, l)| copy(i, l)),
+            Some(kept) => {
+                for (i, label) in kept.iter().enumerate() {
+                    push_label(&mut text, i, label, clean);
+                }
+            }
+            None => {
+                for (i, label) in Labels::new(msg, start).enumerate() {
+                    push_label(&mut text, i, label, clean);
+                }
+            }
         }
         // Every byte written is printable ASCII, so this never takes the lossy path.
         match String::from_utf8(text) {
@@ -307,7 +324,37 @@ pub(super) fn read_name(msg: &[u8], start: usize) -> (DnsName, Option<usize>) {
         labels: u8::try_from(labels).unwrap_or(u8::MAX),
         flags,
     };
-    (name, walk.end)
+    let reusable =
+        (flags.is_empty() && walk.jumps < MAX_POINTER_JUMPS).then_some(Reusable { start });
+    (name, walk.end, reusable)
+}
+
+/// Append label `i` (dot-separated from the previous one); bit `i` of `clean` says it
+/// needs no escapes.
+#[inline(always)]
+fn push_label(text: &mut Vec<u8>, i: usize, label: &[u8], clean: u128) {
+    if i > 0 {
+        text.push(b'.');
+    }
+    escape_label(label, clean >> (i % 128) & 1 == 1, text);
+}
+
+/// [`read_name`] for a name that may be a single pointer to `known`, a name already read
+/// from `msg` (answers usually point at the question): then the result is a copy of it,
+/// exactly what a walk would give, without the walk.
+pub(super) fn read_name_reusing(
+    msg: &[u8],
+    start: usize,
+    known: Option<(Reusable, &DnsName)>,
+) -> (DnsName, Option<usize>) {
+    if let Some((Reusable { start: at }, name)) = known
+        && let Some(&[hi, lo]) = msg.get(start..).and_then(<[u8]>::first_chunk::<2>)
+        && hi & 0xc0 == 0xc0
+        && usize::from(u16::from_be_bytes([hi & 0x3f, lo])) == at
+    {
+        return (name.clone(), Some(start + 2));
+    }
+    read_name(msg, start)
 }
 
 /// Find the end of a name's original run without following pointers (used once the name
@@ -364,6 +411,29 @@ mod tests {
         let (b, _) = read_name(&wire(&[b"www".to_vec(), b"zOOm".to_vec()]), 0);
         assert!(a.eq_ignore_case(&b));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn reuse_needs_a_pointer_jump_to_spare() {
+        // "a." at 0, then a chain of distinct pointers, each to the one before.
+        let mut msg = vec![1, b'a', 0, 0xc0, 0];
+        for _ in 1..MAX_POINTER_JUMPS {
+            let prev = (msg.len() - 2) as u16;
+            msg.extend((0xc000 | prev).to_be_bytes());
+        }
+        let last = msg.len() - 2;
+        for (known, spare) in [(last - 2, true), (last, false)] {
+            let mut m = msg.clone();
+            m.extend((0xc000 | known as u16).to_be_bytes());
+            let (name, _, reusable) = read_name_walked(&m, known);
+            assert!(name.flags().is_empty());
+            assert_eq!(reusable.is_some(), spare);
+            let walked = read_name(&m, m.len() - 2);
+            assert_eq!(walked.0.flags().is_empty(), spare);
+            if let Some(r) = reusable {
+                assert_eq!(read_name_reusing(&m, m.len() - 2, Some((r, &name))), walked);
+            }
+        }
     }
 
     /// Inverse of the presentation format, written independently of `escape_label`.
@@ -541,6 +611,26 @@ mod tests {
             for start in starts {
                 let start = if msg.is_empty() { start } else { start % (msg.len() + 2) };
                 prop_assert_eq!(read_name(&msg, start), reference_read_name(&msg, start));
+            }
+        }
+
+        #[test]
+        fn reused_names_match_a_walk(
+            pieces in proptest::collection::vec(piece(), 0..40),
+            known in 0usize..1200,
+            tail in proptest::collection::vec(any::<u8>(), 0..4),
+        ) {
+            let mut msg = pieces.concat();
+            let known = if msg.is_empty() { 0 } else { known % msg.len() };
+            // A name that is one pointer to `known`, then whatever follows it.
+            let start = msg.len();
+            msg.extend((0xc000 | known as u16).to_be_bytes());
+            msg.extend(tail);
+            let (name, _, reusable) = read_name_walked(&msg, known);
+            let walked = read_name(&msg, start);
+            prop_assert_eq!(read_name_reusing(&msg, start, None), walked.clone());
+            if let Some(r) = reusable {
+                prop_assert_eq!(read_name_reusing(&msg, start, Some((r, &name))), walked);
             }
         }
 
