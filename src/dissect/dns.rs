@@ -20,8 +20,8 @@ mod name;
 mod test_builder;
 mod tracker;
 
-use name::read_name;
 pub use name::{DnsFlags, DnsName};
+use name::{Reusable, read_name, read_name_reusing, read_name_walked};
 pub use tracker::{DnsAnswerInfo, DnsFeed, DnsInfo, DnsTracker, TcpMessages, tcp_messages};
 
 /// Fixed header size (RFC 1035 §4.1.1).
@@ -263,11 +263,29 @@ impl RData {
     /// The value as text for reports: an address or a name.
     pub fn to_text(&self) -> String {
         match self {
-            RData::A(ip) => ip.to_string(),
+            RData::A(ip) => dotted_quad(*ip),
             RData::Aaaa(ip) => ip.to_string(),
             RData::Cname(name) => name.as_str().to_owned(),
         }
     }
+}
+
+/// `ip` as `Ipv4Addr`'s `Display` writes it, without the formatting machinery.
+fn dotted_quad(ip: Ipv4Addr) -> String {
+    let mut out = String::with_capacity(15);
+    for (i, o) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if o >= 100 {
+            out.push(char::from(b'0' + o / 100));
+        }
+        if o >= 10 {
+            out.push(char::from(b'0' + o / 10 % 10));
+        }
+        out.push(char::from(b'0' + o % 10));
+    }
+    out
 }
 
 /// An A, AAAA or CNAME record from the answer section.
@@ -348,8 +366,9 @@ fn read_record<'a>(
     msg: &'a [u8],
     pos: usize,
     flags: &mut DnsFlags,
+    known: Option<(Reusable, &DnsName)>,
 ) -> Option<(RawRecord<'a>, usize)> {
-    let (name, end) = read_name(msg, pos);
+    let (name, end) = read_name_reusing(msg, pos, known);
     flags.insert(name.flags());
     let Some((end, fixed)) =
         end.and_then(|e| Some((e, msg.get(e..)?.first_chunk::<RR_FIXED_LEN>()?)))
@@ -411,9 +430,10 @@ pub fn parse(msg: &[u8]) -> Result<DnsMessage, DnsError> {
     let header = Header::parse(msg)?;
     let mut m = DnsMessage {
         header,
-        questions: Vec::new(),
+        // Sized once from the header: most messages fill these exactly.
+        questions: Vec::with_capacity(usize::from(header.qdcount).min(MAX_QUESTIONS)),
         questions_over_limit: 0,
-        answers: Vec::new(),
+        answers: Vec::with_capacity(usize::from(header.ancount).min(MAX_ANSWERS)),
         answers_over_limit: 0,
         other_answers: 0,
         edns: None,
@@ -421,8 +441,14 @@ pub fn parse(msg: &[u8]) -> Result<DnsMessage, DnsError> {
     };
     let mut pos = HEADER_LEN;
 
-    for _ in 0..header.qdcount {
-        let (name, end) = read_name(msg, pos);
+    // Record owner names are mostly a pointer to the first question's name: copied, not
+    // walked again.
+    let mut first_question: Option<Reusable> = None;
+    for i in 0..header.qdcount {
+        let (name, end, reusable) = read_name_walked(msg, pos);
+        if i == 0 {
+            first_question = reusable;
+        }
         m.flags.insert(name.flags());
         let Some((end, fixed)) = end.and_then(|e| Some((e, msg.get(e..)?.first_chunk::<4>()?)))
         else {
@@ -442,7 +468,8 @@ pub fn parse(msg: &[u8]) -> Result<DnsMessage, DnsError> {
     }
 
     for _ in 0..header.ancount {
-        let Some((rec, next)) = read_record(msg, pos, &mut m.flags) else {
+        let known = first_question.zip(m.questions.first().map(|q| &q.name));
+        let Some((rec, next)) = read_record(msg, pos, &mut m.flags, known) else {
             return Ok(m);
         };
         pos = next;
@@ -471,7 +498,8 @@ pub fn parse(msg: &[u8]) -> Result<DnsMessage, DnsError> {
     // record consumes at least 11 bytes, so the walk is bounded by the message length.
     let rest = u32::from(header.nscount) + u32::from(header.arcount);
     for i in 0..rest {
-        let Some((rec, next)) = read_record(msg, pos, &mut m.flags) else {
+        let known = first_question.zip(m.questions.first().map(|q| &q.name));
+        let Some((rec, next)) = read_record(msg, pos, &mut m.flags, known) else {
             return Ok(m);
         };
         pos = next;
@@ -832,6 +860,12 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn a_record_text_is_display(b in any::<[u8; 4]>()) {
+            let ip = Ipv4Addr::from(b);
+            prop_assert_eq!(RData::A(ip).to_text(), ip.to_string());
+        }
+
         #[test]
         fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
             if let Ok(m) = parse(&bytes) {

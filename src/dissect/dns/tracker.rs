@@ -200,6 +200,10 @@ impl DnsTracker {
                 self.accepted = true;
                 info.record(&m);
                 if m.is_response() {
+                    // One response per call is the rule: room for exactly one, not four.
+                    if feed.responses.capacity() == 0 {
+                        feed.responses.reserve_exact(1);
+                    }
                     feed.responses.push(m);
                 }
             }
