@@ -84,13 +84,30 @@ impl<'de> Deserialize<'de> for CountryCode {
 ///
 /// Codes outside ISO 3166-1 (including registry pseudo-codes) give [`UNKNOWN_COUNTRY`].
 pub fn country_name(c: CountryCode) -> &'static str {
-    // Two-byte arrays compare inline; byte slices would call memcmp per probe.
-    COUNTRY_NAMES
-        .binary_search_by(|(code, _)| code.as_bytes().first_chunk::<2>().cmp(&Some(&c.0)))
-        .ok()
-        .and_then(|i| COUNTRY_NAMES.get(i))
-        .map_or(UNKNOWN_COUNTRY, |(_, name)| name)
+    NAME_BY_CODE
+        .get(letter_pair_index(c.0))
+        .copied()
+        .flatten()
+        .unwrap_or(UNKNOWN_COUNTRY)
 }
+
+/// `AA` → 0 … `ZZ` → 675 (codes are two upper-case letters by construction).
+const fn letter_pair_index(code: [u8; 2]) -> usize {
+    (code[0].wrapping_sub(b'A') as usize) * 26 + code[1].wrapping_sub(b'A') as usize
+}
+
+/// [`COUNTRY_NAMES`] indexed by letter pair: one load per flow instead of a search.
+static NAME_BY_CODE: [Option<&str>; 26 * 26] = {
+    let mut table = [None; 26 * 26];
+    let mut i = 0;
+    while i < COUNTRY_NAMES.len() {
+        let (code, name) = COUNTRY_NAMES[i];
+        let b = code.as_bytes();
+        table[letter_pair_index([b[0], b[1]])] = Some(name);
+        i += 1;
+    }
+    table
+};
 
 /// What [`country_name`] says for codes outside ISO 3166-1.
 pub const UNKNOWN_COUNTRY: &str = "an unknown country";
@@ -353,6 +370,20 @@ const COUNTRY_NAMES: &[(&str, &str)] = &[
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_letter_pair_names_what_the_list_says() {
+        for a in b'A'..=b'Z' {
+            for b in b'A'..=b'Z' {
+                let code = CountryCode([a, b]);
+                let listed = COUNTRY_NAMES
+                    .iter()
+                    .find(|(c, _)| c.as_bytes() == [a, b])
+                    .map_or(UNKNOWN_COUNTRY, |(_, n)| n);
+                assert_eq!(country_name(code), listed, "{code}");
+            }
+        }
+    }
 
     #[test]
     fn table_is_sorted_unique_and_complete() {
