@@ -315,11 +315,20 @@ impl Inspector {
         ctx: &mut Ctx<'_>,
     ) -> Progress {
         if let State::Probing = self.state {
+            if dns_port(pkt.sport) || dns_port(pkt.dport) {
+                // The tracker's first message is the probe: parsed once, not twice.
+                let mut t = Box::<DnsTracker>::default();
+                let info = facts.dns.get_or_insert_with(Box::default);
+                let feed = t.on_datagram(dir, pkt.payload, info);
+                if feed.progress != Progress::NotMine {
+                    facts.protocol = Some("dns");
+                    self.state = State::Dns(t);
+                    return ctx.learn(feed);
+                }
+                facts.dns = None;
+            }
             let zoom_port = zoom::is_zoom_port(pkt.sport) || zoom::is_zoom_port(pkt.dport);
-            if (dns_port(pkt.sport) || dns_port(pkt.dport)) && dns::probe(pkt.payload) {
-                facts.protocol = Some("dns");
-                self.state = State::Dns(Box::default());
-            } else if quic::probe(pkt.payload) {
+            if quic::probe(pkt.payload) {
                 facts.protocol = Some("quic");
                 self.state = State::Quic(Box::default());
             } else if sip::probe(pkt.payload) {
