@@ -305,27 +305,37 @@ fn trim_ows(mut v: &[u8]) -> &[u8] {
 /// a backslash is doubled so escapes stay unambiguous.
 fn safe_text(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
+    // Valid UTF-8 (nearly every field) is checked in one pass, not chunk by chunk.
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        push_safe(&mut out, text);
+        return out;
+    }
     for chunk in bytes.utf8_chunks() {
-        let mut rest = chunk.valid();
-        while !rest.is_empty() {
-            // Printable ASCII goes out as one copy; only what follows it is looked at per char.
-            let plain = rest
-                .bytes()
-                .position(|b| !(0x20..0x7f).contains(&b) || b == b'\\')
-                .unwrap_or(rest.len());
-            let (copy, tail) = rest.split_at_checked(plain).unwrap_or((rest, ""));
-            out.push_str(copy);
-            let mut chars = tail.chars();
-            if let Some(c) = chars.next() {
-                push_char_escaped(&mut out, c);
-            }
-            rest = chars.as_str();
-        }
+        push_safe(&mut out, chunk.valid());
         for b in chunk.invalid() {
             let _ = write!(out, "\\x{b:02x}");
         }
     }
     out
+}
+
+/// Valid text with control and bidi characters escaped and backslashes doubled.
+fn push_safe(out: &mut String, text: &str) {
+    let mut rest = text;
+    while !rest.is_empty() {
+        // Printable ASCII goes out as one copy; only what follows it is looked at per char.
+        let plain = rest
+            .bytes()
+            .position(|b| !(0x20..0x7f).contains(&b) || b == b'\\')
+            .unwrap_or(rest.len());
+        let (copy, tail) = rest.split_at_checked(plain).unwrap_or((rest, ""));
+        out.push_str(copy);
+        let mut chars = tail.chars();
+        if let Some(c) = chars.next() {
+            push_char_escaped(out, c);
+        }
+        rest = chars.as_str();
+    }
 }
 
 fn push_char_escaped(out: &mut String, c: char) {
