@@ -368,8 +368,10 @@ mod tests {
     /// The implementation before the allocation-free rewrite, kept to check that every
     /// fingerprint stays byte-identical.
     mod reference {
+        // Only what changed is kept here; unchanged helpers are the module's own.
         use super::super::{
             ClientHelloInfo, JA4_EMPTY_HASH, JA4_HASH_LEN, JA4_MAX_COUNT, ext, is_grease,
+            ja4_offered_version, ja4_version,
         };
         use md5::{Digest as _, Md5};
         use sha2::Sha256;
@@ -443,42 +445,6 @@ mod tests {
         /// The JA3 fingerprint (MD5 of the JA3 string, lowercase hex) of a ClientHello.
         pub fn ja3(ch: &ClientHelloInfo) -> String {
             hex(&Md5::digest(ja3_string(ch).as_bytes()))
-        }
-
-        /// The two-character JA4 version code.
-        fn ja4_version(v: u16) -> &'static str {
-            match v {
-                0x0304 => "13",
-                0x0303 => "12",
-                0x0302 => "11",
-                0x0301 => "10",
-                0x0300 => "s3",
-                0x0002 => "s2",
-                0xfeff => "d1",
-                0xfefd => "d2",
-                0xfefc => "d3",
-                _ => "00",
-            }
-        }
-
-        /// Order of protocol versions: DTLS counts down from 0xfeff (1.0) to 0xfefc (1.3).
-        fn version_rank(v: u16) -> u32 {
-            if v >= 0xfe00 {
-                0x1_0000 + u32::from(0xffff - v)
-            } else {
-                u32::from(v)
-            }
-        }
-
-        /// The version JA4 reports: the highest non-GREASE supported_versions entry, else the
-        /// ClientHello's legacy version.
-        fn ja4_offered_version(ch: &ClientHelloInfo) -> u16 {
-            ch.supported_versions
-                .iter()
-                .copied()
-                .filter(|v| !is_grease(*v))
-                .max_by_key(|v| version_rank(*v))
-                .unwrap_or(ch.legacy_version)
         }
 
         /// First and last character of the first ALPN value; hex digits when either byte is not
