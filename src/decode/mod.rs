@@ -173,6 +173,9 @@ pub fn transport(src: IpAddr, dst: IpAddr, proto: IpProto, data: &[u8]) -> Decod
     transport_at(src, dst, proto, data, 0)
 }
 
+// Inlined into `ip_at`: the addresses then go straight into the view; passed by value, the
+// just-written IPv4 address was reloaded as 16 bytes, a store-forwarding stall per packet.
+#[inline(always)]
 fn transport_at(
     src: IpAddr,
     dst: IpAddr,
