@@ -263,29 +263,14 @@ impl RData {
     /// The value as text for reports: an address or a name.
     pub fn to_text(&self) -> String {
         match self {
-            RData::A(ip) => dotted_quad(*ip),
+            RData::A(ip) => {
+                let mut buf = [0u8; 15];
+                crate::model::ipv4_text(ip.octets(), &mut buf).to_owned()
+            }
             RData::Aaaa(ip) => ip.to_string(),
             RData::Cname(name) => name.as_str().to_owned(),
         }
     }
-}
-
-/// `ip` as `Ipv4Addr`'s `Display` writes it, without the formatting machinery.
-fn dotted_quad(ip: Ipv4Addr) -> String {
-    let mut out = String::with_capacity(15);
-    for (i, o) in ip.octets().into_iter().enumerate() {
-        if i > 0 {
-            out.push('.');
-        }
-        if o >= 100 {
-            out.push(char::from(b'0' + o / 100));
-        }
-        if o >= 10 {
-            out.push(char::from(b'0' + o / 10 % 10));
-        }
-        out.push(char::from(b'0' + o % 10));
-    }
-    out
 }
 
 /// An A, AAAA or CNAME record from the answer section.
