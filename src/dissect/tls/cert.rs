@@ -5,7 +5,6 @@
 
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
-use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use x509_parser::asn1_rs::{Any, Tag, ToDer as _};
@@ -219,9 +218,7 @@ fn rfc4514(name: &X509Name) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
+    super::fingerprint::push_hex(&mut s, bytes);
     s
 }
 

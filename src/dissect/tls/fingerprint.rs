@@ -104,7 +104,7 @@ fn hex_digit(n: u8) -> u8 {
 }
 
 /// Append lowercase hex of `bytes` to `s`.
-fn push_hex(s: &mut String, bytes: &[u8]) {
+pub(super) fn push_hex(s: &mut String, bytes: &[u8]) {
     for &b in bytes {
         s.push(char::from(hex_digit(b >> 4)));
         s.push(char::from(hex_digit(b)));
