@@ -167,7 +167,12 @@ pub fn replay(
                         events: Vec::new(),
                         out: &out_tx,
                     };
-                    if let Some(frames) = read(inputs, &mut to, &to_merger)
+                    let frames = read(inputs, &mut to, &to_merger);
+                    // The merger reads the shard's end-of-input messages only once the
+                    // reader's channel is closed; holding it open while they fill the
+                    // shard's queue would deadlock.
+                    drop(to_merger);
+                    if let Some(frames) = frames
                         && let Route::Engine { engine, out, .. } = to
                     {
                         finish_shard(*engine, frames, out);

@@ -301,6 +301,35 @@ fn generated_stress_capture_is_the_same_on_any_number_of_threads() {
     );
 }
 
+/// Far more flows left open at the end of input than the shards' queues hold in drained
+/// chunks: the end-of-input hand-over must not wait on a channel nobody reads (the one-shard
+/// pipeline deadlocked here while its reader held the merger's channel open).
+#[test]
+fn many_flows_open_at_end_of_input_are_drained_on_any_number_of_threads() {
+    const FLOWS: u32 = 40_000;
+    let dir = TempDir::new("threads-drain");
+    let mut p = Pcap::ethernet();
+    for k in 0..FLOWS {
+        let dst = [203, 0, (k / 250) as u8, (k % 250) as u8 + 1];
+        p.push(&udp(CLIENT, dst, 1024 + (k % 60_000) as u16, 9, &[0; 8]));
+    }
+    let path = p.write(dir.path(), "open-flows.pcap");
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let out = assert_same(std::slice::from_ref(&path), AnalyzerConfig::default);
+        let _ = done_tx.send(out);
+    });
+    // A hang is a failure with a message, not a stuck test run.
+    let out = done_rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("replay with threads finished within 2 minutes");
+    let flows = out
+        .lines()
+        .filter(|l| l.contains(r#""record":"flow""#))
+        .count();
+    assert_eq!(flows, FLOWS as usize);
+}
+
 #[test]
 fn cli_threads_flag_gives_the_same_output() {
     let files: Vec<PathBuf> = project_captures().into_iter().take(4).collect();
