@@ -301,6 +301,25 @@ fn generated_stress_capture_is_the_same_on_any_number_of_threads() {
     );
 }
 
+/// A compressed capture is read ahead (and decompressed) on a thread of its own by the
+/// sharded pipeline: the same records as one thread reading in place, and the same records
+/// as the uncompressed file.
+#[test]
+fn gzip_captures_are_the_same_on_any_number_of_threads() {
+    use std::io::Write;
+    let dir = TempDir::new("threads-gzip");
+    let plain = stress_capture().write(dir.path(), "stress.pcap");
+    let bytes = std::fs::read(&plain).unwrap();
+    let gz = dir.path().join("stress.pcap.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&bytes).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    let out = assert_same(std::slice::from_ref(&gz), short_timeouts);
+    let unzipped = replay(std::slice::from_ref(&plain), short_timeouts, Split::Single);
+    let name = |p: &Path| serde_json::to_string(&p.display().to_string()).unwrap();
+    assert_eq!(out.replace(&name(&gz), &name(&plain)), unzipped);
+}
+
 /// Far more flows left open at the end of input than the shards' queues hold in drained
 /// chunks: the end-of-input hand-over must not wait on a channel nobody reads (the one-shard
 /// pipeline deadlocked here while its reader held the merger's channel open).

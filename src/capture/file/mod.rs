@@ -13,6 +13,7 @@ mod endian;
 mod error;
 mod pcap;
 mod pcapng;
+mod read_ahead;
 mod stream;
 #[cfg(test)]
 mod testutil;
@@ -201,6 +202,20 @@ impl FileSource {
         }
     }
 
+    /// Whether the capture is gzip-compressed (decompression then costs more than the
+    /// analysis).
+    pub fn is_gzip(&self) -> bool {
+        self.stream.is_gzip()
+    }
+
+    /// From now on the file is read (and decompressed) on a thread of its own, ahead of the
+    /// frames asked for, so the caller's thread only parses. For multi-threaded replays:
+    /// it costs a thread and about 2.3 MB. Nothing changes when no thread can be started.
+    pub fn read_ahead(&mut self) {
+        self.stream
+            .read_ahead(read_ahead::CHUNK, read_ahead::HEADROOM);
+    }
+
     /// Bytes consumed so far of the (decompressed) stream, for progress bars.
     pub fn bytes_read(&self) -> u64 {
         self.stream.offset()
@@ -232,7 +247,7 @@ fn describe_head(head: &[u8]) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use super::testutil::{NgWriter, OwnedFrame, PcapWriter, read_all, read_from};
+    use super::testutil::{NgWriter, OwnedFrame, PcapWriter, read_all, read_from, read_from_ahead};
     use super::*;
     use flate2::Compression;
     use flate2::write::GzEncoder;
@@ -471,6 +486,34 @@ mod tests {
             let pieces = read_from("test", Box::new(Pieces { data: bytes, pos: 0, sizes, turn: 0 }));
             prop_assert_eq!(&whole.0, &pieces.0);
             prop_assert_eq!(whole.1.map(|e| e.to_string()), pieces.1.map(|e| e.to_string()));
+        }
+
+        /// Read ahead on a thread in tiny chunks (records cut everywhere, tails longer and
+        /// shorter than the headroom): the same frames and the same errors at the same
+        /// offsets as reading in place.
+        #[test]
+        fn results_do_not_depend_on_reading_ahead(
+            packets in packet_strategy(),
+            sizes in proptest::collection::vec(1usize..64, 1..8),
+            chunk in 1usize..96,
+            headroom in 0usize..48,
+            cut in any::<prop::sample::Index>(),
+            ng: bool,
+        ) {
+            let mut bytes = if ng {
+                let mut w = NgWriter::new(false);
+                w.idb(1, 0, &[]);
+                for (s, _, d) in &packets { w.epb(0, u64::from(*s), d, 0); }
+                w.finish()
+            } else {
+                PcapWriter::default().file(&packets)
+            };
+            bytes.truncate(cut.index(bytes.len() + 1));
+            let whole = read_all(&bytes);
+            let pieces = Pieces { data: bytes, pos: 0, sizes, turn: 0 };
+            let ahead = read_from_ahead("test", Box::new(pieces), Some((chunk, headroom)));
+            prop_assert_eq!(&whole.0, &ahead.0);
+            prop_assert_eq!(whole.1.map(|e| e.to_string()), ahead.1.map(|e| e.to_string()));
         }
     }
 }

@@ -2,6 +2,7 @@
 //! current offset" and get borrowed views, so a packet costs no allocation and no syscall.
 
 use super::error::{At, CaptureErrorKind};
+use super::read_ahead::{Chunk, ReadAhead};
 use std::io::{self, Read};
 
 /// Size of the reusable buffer and so of each read: 128 KiB fits in L2, so the frames the
@@ -9,15 +10,24 @@ use std::io::{self, Read};
 /// still rare.
 pub(super) const READ_CHUNK: usize = 1 << 17;
 
+/// Where the bytes come from.
+enum Source {
+    /// Read on demand into the buffer.
+    Direct(Box<dyn Read + Send>),
+    /// Read ahead on a thread; its chunks become the buffer.
+    Ahead(ReadAhead),
+}
+
 pub(super) struct StreamBuf {
-    reader: Box<dyn Read + Send>,
+    source: Source,
     /// Always fully initialised; `buf.len()` is the capacity in use.
     buf: Vec<u8>,
     /// First unconsumed byte.
     start: usize,
     /// End of the valid data.
     end: usize,
-    /// Stream offset of `buf[0]`.
+    /// Stream offset of `buf[0]`, modulo 2^64: a read-ahead chunk's data starts after its
+    /// headroom, so at the start of a stream `buf[0]` lies "before" offset 0.
     base: u64,
     eof: bool,
     /// A read error, kept until the parsers run out of buffered bytes so the frames read
@@ -29,7 +39,7 @@ pub(super) struct StreamBuf {
 impl StreamBuf {
     pub fn new(reader: Box<dyn Read + Send>) -> Self {
         StreamBuf {
-            reader,
+            source: Source::Direct(reader),
             buf: vec![0; READ_CHUNK],
             start: 0,
             end: 0,
@@ -42,12 +52,15 @@ impl StreamBuf {
 
     /// Restarts the stream through a gzip decoder; the bytes already buffered are the
     /// start of the compressed stream.
-    pub fn into_gzip(mut self) -> Self {
+    /// Called before [`read_ahead`](Self::read_ahead); a read-ahead stream stays as it is.
+    pub fn into_gzip(self) -> Self {
         let prefix = self.available().to_vec();
-        let raw = std::mem::replace(&mut self.reader, Box::new(io::empty()));
+        let Source::Direct(raw) = self.source else {
+            return self;
+        };
         let decoder = flate2::read::MultiGzDecoder::new(io::Cursor::new(prefix).chain(raw));
         StreamBuf {
-            reader: Box::new(decoder),
+            source: Source::Direct(Box::new(decoder)),
             buf: self.buf,
             start: 0,
             end: 0,
@@ -60,9 +73,33 @@ impl StreamBuf {
         }
     }
 
+    /// From now on read on a thread of its own in chunks of `chunk` bytes with `headroom`
+    /// bytes of room for a cut record (see [`super::read_ahead`]). Stays direct when no thread can
+    /// be started.
+    pub fn read_ahead(&mut self, chunk: usize, headroom: usize) {
+        let source = std::mem::replace(&mut self.source, Source::Direct(Box::new(io::empty())));
+        self.source = match source {
+            Source::Direct(reader) => match ReadAhead::spawn(reader, chunk, headroom) {
+                Ok(ahead) => Source::Ahead(ahead),
+                Err(reader) => Source::Direct(reader),
+            },
+            ahead => ahead,
+        };
+    }
+
+    /// Whether the stream is read through a gzip decoder.
+    pub fn is_gzip(&self) -> bool {
+        self.gzip
+    }
+
+    /// Stream offset of buffer position `i`.
+    fn at(&self, i: usize) -> u64 {
+        self.base.wrapping_add(i as u64)
+    }
+
     /// Stream offset of the next unconsumed byte.
     pub fn offset(&self) -> u64 {
-        self.base + self.start as u64
+        self.at(self.start)
     }
 
     /// The unconsumed bytes in the buffer.
@@ -97,9 +134,12 @@ impl StreamBuf {
         if self.eof || self.pending.is_some() {
             return have;
         }
+        if let Source::Ahead(_) = self.source {
+            return self.refill_ahead(n);
+        }
         if self.start.saturating_add(n) > self.buf.len() {
             self.buf.copy_within(self.start..self.end, 0);
-            self.base += self.start as u64;
+            self.base = self.base.wrapping_add(self.start as u64);
             self.end = have;
             self.start = 0;
         }
@@ -113,7 +153,10 @@ impl StreamBuf {
             // A misbehaving reader may claim more than it was given; never trust it past
             // the buffer's end.
             let room = free.len();
-            match self.reader.read(free) {
+            let Source::Direct(reader) = &mut self.source else {
+                break;
+            };
+            match reader.read(free) {
                 Ok(0) => {
                     self.eof = true;
                     break;
@@ -127,6 +170,58 @@ impl StreamBuf {
             }
         }
         self.end - self.start
+    }
+
+    fn refill_ahead(&mut self, n: usize) -> usize {
+        while self.end - self.start < n {
+            let Source::Ahead(ahead) = &self.source else {
+                break;
+            };
+            match ahead.next() {
+                None => {
+                    self.eof = true;
+                    break;
+                }
+                Some(Err(e)) => {
+                    self.pending = Some(e);
+                    break;
+                }
+                Some(Ok(chunk)) => self.splice(chunk),
+            }
+        }
+        self.end - self.start
+    }
+
+    /// Continues the stream with the next read-ahead chunk: the unconsumed tail moves into
+    /// the chunk's headroom (or, when longer, the chunk is appended to it).
+    fn splice(&mut self, chunk: Chunk) {
+        let Source::Ahead(ahead) = &self.source else {
+            return;
+        };
+        let headroom = ahead.headroom();
+        let offset = self.offset();
+        let Chunk { buf: mut next, end } = chunk;
+        let tail = self.buf.get(self.start..self.end).unwrap_or_default();
+        let used = match next.get_mut(headroom - tail.len().min(headroom)..headroom) {
+            Some(room) if room.len() == tail.len() => {
+                room.copy_from_slice(tail);
+                self.start = headroom - tail.len();
+                self.end = end;
+                std::mem::replace(&mut self.buf, next)
+            }
+            _ => {
+                let have = tail.len();
+                self.buf.copy_within(self.start..self.end, 0);
+                self.buf.truncate(have);
+                self.buf
+                    .extend_from_slice(next.get(headroom..end).unwrap_or_default());
+                self.start = 0;
+                self.end = self.buf.len();
+                next
+            }
+        };
+        self.base = offset.wrapping_sub(self.start as u64);
+        ahead.recycle(used);
     }
 
     /// Consumes `n` available bytes and returns the buffer position where they start.
@@ -147,7 +242,7 @@ impl StreamBuf {
         left: usize,
     ) -> Result<(), At> {
         if let Some(e) = self.pending.take() {
-            let reached = self.base + self.end as u64;
+            let reached = self.at(self.end);
             return Err(At::new(reached, self.io_kind(e)));
         }
         if left == 0 {
@@ -166,7 +261,7 @@ impl StreamBuf {
     /// A read error that stopped the stream before `n` bytes were available, if any.
     pub fn take_pending(&mut self) -> Option<At> {
         let e = self.pending.take()?;
-        let reached = self.base + self.end as u64;
+        let reached = self.at(self.end);
         Some(At::new(reached, self.io_kind(e)))
     }
 
@@ -225,6 +320,71 @@ mod tests {
             seen.extend_from_slice(s.slice(at, take));
         }
         assert_eq!(seen, data);
+    }
+
+    /// Drains `s` asking for `sizes` bytes in turn; checks every view against `data`.
+    fn drain(s: &mut StreamBuf, data: &[u8], sizes: &[usize]) -> Vec<u8> {
+        let mut seen = Vec::new();
+        for turn in 0.. {
+            let want = sizes[turn % sizes.len()];
+            let off = s.offset() as usize;
+            let n = s.fill(want);
+            if n == 0 {
+                break;
+            }
+            let take = n.min(want);
+            assert_eq!(s.available()[..take], data[off..off + take]);
+            let at = s.consume(take);
+            seen.extend_from_slice(s.slice(at, take));
+        }
+        seen
+    }
+
+    #[test]
+    fn reading_ahead_keeps_bytes_and_offsets() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(3 * READ_CHUNK + 17).collect();
+        for (chunk, headroom) in [(1000, 100), (7, 0), (64 * 1024, 16), (READ_CHUNK, 65_536)] {
+            let mut s = StreamBuf::new(Box::new(Dribble {
+                data: data.clone(),
+                pos: 0,
+                step: 4093,
+            }));
+            // Some bytes read in place first, as a capture's header is.
+            assert!(s.fill(24) >= 24);
+            s.consume(24);
+            s.read_ahead(chunk, headroom);
+            let mut seen = data[..24].to_vec();
+            seen.extend(drain(&mut s, &data, &[1, 250, 70_001, 16, 3000]));
+            assert_eq!(seen, data, "chunk {chunk}, headroom {headroom}");
+            assert_eq!(s.offset(), data.len() as u64);
+        }
+    }
+
+    /// Gives `data`, then fails.
+    struct FailsAfter {
+        data: io::Cursor<Vec<u8>>,
+    }
+
+    impl Read for FailsAfter {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            match self.data.read(out)? {
+                0 => Err(io::Error::other("disk on fire")),
+                n => Ok(n),
+            }
+        }
+    }
+
+    #[test]
+    fn a_read_error_ahead_comes_after_the_bytes_before_it() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+        let mut s = StreamBuf::new(Box::new(FailsAfter {
+            data: io::Cursor::new(data.clone()),
+        }));
+        s.read_ahead(999, 10);
+        assert_eq!(drain(&mut s, &data, &[300]), data);
+        let err = s.take_pending().expect("the error is kept");
+        assert_eq!(err.offset, 10_000);
+        assert!(format!("{:?}", err.kind).contains("disk on fire"));
     }
 
     #[test]

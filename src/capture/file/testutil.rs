@@ -23,10 +23,22 @@ pub fn read_from(
     name: &str,
     r: Box<dyn std::io::Read + Send>,
 ) -> (Vec<OwnedFrame>, Option<CaptureError>) {
+    read_from_ahead(name, r, None)
+}
+
+/// [`read_from`], read ahead on a thread in chunks of `(chunk, headroom)` bytes when given.
+pub fn read_from_ahead(
+    name: &str,
+    r: Box<dyn std::io::Read + Send>,
+    ahead: Option<(usize, usize)>,
+) -> (Vec<OwnedFrame>, Option<CaptureError>) {
     let mut src = match FileSource::from_reader(name, r) {
         Ok(s) => s,
         Err(e) => return (Vec::new(), Some(e)),
     };
+    if let Some((chunk, headroom)) = ahead {
+        src.stream.read_ahead(chunk, headroom);
+    }
     let mut frames = Vec::new();
     let mut err = None;
     while let Some(f) = src.next_frame() {
