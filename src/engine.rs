@@ -82,7 +82,9 @@ pub struct ShardEvent {
 #[derive(Debug)]
 pub enum ShardEventKind {
     /// A flow was created; `id` is the shard's own flow id. The merger gives it its global
-    /// id and looks its server up in the one DNS cache at `ts`.
+    /// id and looks its server up in the one DNS cache at `ts`. A lone shard (one of one)
+    /// sees every flow and every DNS answer, so it numbers and names its flows itself, as
+    /// a single engine does, and reports neither `Started` nor `Dns`.
     Started {
         id: u64,
         server: IpAddr,
@@ -90,7 +92,8 @@ pub enum ShardEventKind {
     },
     /// A DNS answer seen on one of the shard's flows.
     Dns(Learned),
-    /// A flow ended (its `id` is still the shard's own, `dns_name` unset).
+    /// A flow ended (its `id` is still the shard's own, `dns_name` unset, unless the shard
+    /// is alone).
     Finished(Box<Flow>, EndReason),
 }
 
@@ -163,7 +166,9 @@ impl Engine {
         let mut flow = config.flow;
         flow.max_flows = (flow.max_flows / count as usize).max(1);
         let mut engine = Engine::new(EngineConfig { flow });
-        engine.dns = DnsCache::recording();
+        if count > 1 {
+            engine.dns = DnsCache::recording();
+        }
         engine.shard = Some(Shard {
             index: index % count,
             count,
@@ -353,11 +358,13 @@ impl Engine {
                     .table
                     .insert(key, client, server, ts, &mut |f, r| out.finish(f, r));
                 if let Some(flow) = self.table.flow_mut(idx) {
-                    out.event(ShardEventKind::Started {
-                        id: flow.id,
-                        server: server.ip,
-                        ts,
-                    });
+                    if self.shard.is_some_and(|s| s.count > 1) {
+                        out.event(ShardEventKind::Started {
+                            id: flow.id,
+                            server: server.ip,
+                            ts,
+                        });
+                    }
                     flow.source = self.source;
                     flow.dns_name = self.dns.lookup_shared(server.ip, ts);
                 }

@@ -178,7 +178,7 @@ pub fn replay(
                         finish_shard(*engine, frames, out);
                     }
                 })?;
-            let mut merger = Merger::new(reporter);
+            let mut merger = Merger::new(reporter, true);
             return merger.run(from_reader, from_shards, sink, on_error);
         }
         for k in 0..shards {
@@ -201,7 +201,7 @@ pub fn replay(
                     spare_core(shards + 2),
                 );
             })?;
-        let mut merger = Merger::new(reporter);
+        let mut merger = Merger::new(reporter, false);
         merger.run(from_reader, from_shards, sink, on_error)
     })
 }
@@ -378,6 +378,9 @@ struct Started {
 /// The merger: what one engine would have done with the shards' events, then the analysis.
 struct Merger {
     reporter: Reporter,
+    /// One shard that numbers and names its flows itself (see [`ShardEventKind::Started`]):
+    /// its events need no reordering and its table's counters are the run's.
+    lone: bool,
     dns: DnsCache,
     /// (shard, shard's flow id) → what the flow got when it started, for live flows.
     ids: FxHashMap<(usize, u64), Started>,
@@ -392,9 +395,10 @@ struct Merger {
 }
 
 impl Merger {
-    fn new(reporter: Reporter) -> Merger {
+    fn new(reporter: Reporter, lone: bool) -> Merger {
         Merger {
             reporter,
+            lone,
             dns: DnsCache::new(),
             ids: FxHashMap::default(),
             next_id: 0,
@@ -486,7 +490,7 @@ impl Merger {
             self.first_seen,
             self.now,
             EngineCounts {
-                table: self.table,
+                table: if self.lone { counts.table } else { self.table },
                 ..counts
             },
         );
@@ -503,7 +507,9 @@ impl Merger {
         if self.pending.is_empty() {
             return;
         }
-        self.pending.sort_by_key(|(step, shard, _)| (*step, *shard));
+        if !self.lone {
+            self.pending.sort_by_key(|(step, shard, _)| (*step, *shard));
+        }
         let mut pending = std::mem::take(&mut self.pending);
         for (_, shard, kind) in pending.drain(..) {
             match kind {
