@@ -395,6 +395,19 @@ mod tests {
         }
     }
 
+    /// `packets` as a pcap file, or as a pcapng file with one interface.
+    fn capture_bytes(packets: &[(u32, u32, Vec<u8>)], ng: bool) -> Vec<u8> {
+        if !ng {
+            return PcapWriter::default().file(packets);
+        }
+        let mut w = NgWriter::new(false);
+        w.idb(1, 0, &[]);
+        for (s, _, d) in packets {
+            w.epb(0, u64::from(*s), d, 0);
+        }
+        w.finish()
+    }
+
     fn packet_strategy() -> impl Strategy<Value = Vec<(u32, u32, Vec<u8>)>> {
         proptest::collection::vec(
             (
@@ -473,14 +486,7 @@ mod tests {
             cut in any::<prop::sample::Index>(),
             ng: bool,
         ) {
-            let mut bytes = if ng {
-                let mut w = NgWriter::new(false);
-                w.idb(1, 0, &[]);
-                for (s, _, d) in &packets { w.epb(0, u64::from(*s), d, 0); }
-                w.finish()
-            } else {
-                PcapWriter::default().file(&packets)
-            };
+            let mut bytes = capture_bytes(&packets, ng);
             bytes.truncate(cut.index(bytes.len() + 1));
             let whole = read_all(&bytes);
             let pieces = read_from("test", Box::new(Pieces { data: bytes, pos: 0, sizes, turn: 0 }));
@@ -500,14 +506,7 @@ mod tests {
             cut in any::<prop::sample::Index>(),
             ng: bool,
         ) {
-            let mut bytes = if ng {
-                let mut w = NgWriter::new(false);
-                w.idb(1, 0, &[]);
-                for (s, _, d) in &packets { w.epb(0, u64::from(*s), d, 0); }
-                w.finish()
-            } else {
-                PcapWriter::default().file(&packets)
-            };
+            let mut bytes = capture_bytes(&packets, ng);
             bytes.truncate(cut.index(bytes.len() + 1));
             let whole = read_all(&bytes);
             let pieces = Pieces { data: bytes, pos: 0, sizes, turn: 0 };
