@@ -51,6 +51,12 @@ impl Shard {
     fn owns(&self, key: &FlowKey) -> bool {
         shard_of(key, self.count) == self.index
     }
+
+    /// One of several: the merger numbers and names the flows, so the shard reports their
+    /// starts and its DNS answers (a lone shard does both itself).
+    fn merger_names_flows(&self) -> bool {
+        self.count > 1
+    }
 }
 
 /// The shard (of `count`) that owns a flow. Both directions share a [`FlowKey`], so both
@@ -166,13 +172,14 @@ impl Engine {
         let mut flow = config.flow;
         flow.max_flows = (flow.max_flows / count as usize).max(1);
         let mut engine = Engine::new(EngineConfig { flow });
-        if count > 1 {
-            engine.dns = DnsCache::recording();
-        }
-        engine.shard = Some(Shard {
+        let shard = Shard {
             index: index % count,
             count,
-        });
+        };
+        if shard.merger_names_flows() {
+            engine.dns = DnsCache::recording();
+        }
+        engine.shard = Some(shard);
         engine
     }
 
@@ -358,7 +365,7 @@ impl Engine {
                     .table
                     .insert(key, client, server, ts, &mut |f, r| out.finish(f, r));
                 if let Some(flow) = self.table.flow_mut(idx) {
-                    if self.shard.is_some_and(|s| s.count > 1) {
+                    if self.shard.is_some_and(|s| s.merger_names_flows()) {
                         out.event(ShardEventKind::Started {
                             id: flow.id,
                             server: server.ip,
@@ -389,7 +396,7 @@ impl Engine {
             flow.inspect(dir, p, &mut ctx);
         }
         self.table.touch(idx);
-        if self.shard.is_some() {
+        if self.shard.is_some_and(|s| s.merger_names_flows()) {
             self.dns.take_recorded(&mut self.learned);
             for l in self.learned.drain(..) {
                 out.event(ShardEventKind::Dns(l));

@@ -181,7 +181,7 @@ pub fn replay(
                         finish_shard(*engine, frames, out);
                     }
                 })?;
-            let mut merger = Merger::new(reporter, true);
+            let mut merger = Merger::new(reporter, 1);
             return merger.run(from_reader, from_shards, sink, on_error);
         }
         for k in 0..shards {
@@ -204,7 +204,7 @@ pub fn replay(
                     spare_core(shards + 2),
                 );
             })?;
-        let mut merger = Merger::new(reporter, false);
+        let mut merger = Merger::new(reporter, shards);
         merger.run(from_reader, from_shards, sink, on_error)
     })
 }
@@ -398,10 +398,10 @@ struct Merger {
 }
 
 impl Merger {
-    fn new(reporter: Reporter, lone: bool) -> Merger {
+    fn new(reporter: Reporter, shards: usize) -> Merger {
         Merger {
             reporter,
-            lone,
+            lone: shards == 1,
             dns: DnsCache::new(),
             ids: FxHashMap::default(),
             next_id: 0,
