@@ -8,6 +8,7 @@
 //! once, by the kernel. Used chunks go back to the reader thread, so a long replay
 //! allocates a handful of chunks in all.
 
+use super::stream::read_into;
 use std::io::{self, Read};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 
@@ -122,13 +123,9 @@ fn fill(reader: &mut dyn Read, mut buf: Vec<u8>, headroom: usize) -> (Chunk, io:
         let Some(free) = buf.get_mut(end..).filter(|f| !f.is_empty()) else {
             break Ok(true);
         };
-        // A misbehaving reader may claim more than it was given; never trust it past the
-        // buffer's end.
-        let room = free.len();
-        match reader.read(free) {
+        match read_into(reader, free) {
             Ok(0) => break Ok(false),
-            Ok(k) => end += k.min(room),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Ok(k) => end += k,
             Err(e) => break Err(e),
         }
     };

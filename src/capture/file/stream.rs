@@ -147,22 +147,17 @@ impl StreamBuf {
             self.buf.resize(n, 0);
         }
         while self.end - self.start < n {
-            let Some(free) = self.buf.get_mut(self.end..) else {
+            let (Some(free), Source::Direct(reader)) =
+                (self.buf.get_mut(self.end..), &mut self.source)
+            else {
                 break;
             };
-            // A misbehaving reader may claim more than it was given; never trust it past
-            // the buffer's end.
-            let room = free.len();
-            let Source::Direct(reader) = &mut self.source else {
-                break;
-            };
-            match reader.read(free) {
+            match read_into(&mut **reader, free) {
                 Ok(0) => {
                     self.eof = true;
                     break;
                 }
-                Ok(k) => self.end += k.min(room),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Ok(k) => self.end += k,
                 Err(e) => {
                     self.pending = Some(e);
                     break;
@@ -271,6 +266,18 @@ impl StreamBuf {
             CaptureErrorKind::Gzip(e)
         } else {
             CaptureErrorKind::Io(e)
+        }
+    }
+}
+
+/// One read into `free`, retried when interrupted; 0 at the end of the stream. A
+/// misbehaving reader may claim more than it was given: never counted past `free`'s end.
+pub(super) fn read_into(reader: &mut dyn Read, free: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match reader.read(free) {
+            Ok(k) => return Ok(k.min(free.len())),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
 }
