@@ -535,7 +535,6 @@ fn scratch_dir() -> std::path::PathBuf {
     dir
 }
 
-/// The built-in signatures, loaded once per process.
 /// The built-in signatures, parsed once per process: parsing them on every run cost the
 /// `pipeline` fuzz target nine tenths of its time.
 fn builtin_signatures() -> leakscope::signature::SignatureSet {
