@@ -197,14 +197,17 @@ impl StreamBuf {
         let offset = self.offset();
         let Chunk { buf: mut next, end } = chunk;
         let tail = self.buf.get(self.start..self.end).unwrap_or_default();
-        let used = match next.get_mut(headroom - tail.len().min(headroom)..headroom) {
-            Some(room) if room.len() == tail.len() => {
+        let room = headroom
+            .checked_sub(tail.len())
+            .and_then(|at| next.get_mut(at..headroom));
+        let used = match room {
+            Some(room) => {
                 room.copy_from_slice(tail);
                 self.start = headroom - tail.len();
                 self.end = end;
                 std::mem::replace(&mut self.buf, next)
             }
-            _ => {
+            None => {
                 let have = tail.len();
                 self.buf.copy_within(self.start..self.end, 0);
                 self.buf.truncate(have);
