@@ -170,7 +170,7 @@ pub fn replay(
                         events: Vec::new(),
                         out: &out_tx,
                     };
-                    let frames = read(inputs, &mut to, &to_merger, spare_core(2));
+                    let frames = read(inputs, &mut to, &to_merger, 2);
                     // The merger reads the shard's end-of-input messages only once the
                     // reader's channel is closed; holding it open while they fill the
                     // shard's queue would deadlock.
@@ -201,7 +201,7 @@ pub fn replay(
                     inputs,
                     &mut Route::Shards(&to_shards),
                     &to_merger,
-                    spare_core(shards + 2),
+                    shards + 2,
                 );
             })?;
         let mut merger = Merger::new(reporter, shards);
@@ -250,19 +250,14 @@ impl Route<'_> {
     }
 }
 
-/// Whether the machine has a core beyond `busy` busy threads.
-fn spare_core(busy: usize) -> bool {
-    std::thread::available_parallelism().is_ok_and(|n| n.get() > busy)
-}
-
 /// Read every input in order into batches for the shards (or the one engine) and the
-/// merger; a thread reads ahead when the input is compressed or `spare_core` is true.
+/// merger, reading ahead on a thread of its own when that pays beside `busy` busy threads.
 /// Returns the number of frames read, or `None` when a receiver is gone (the merger failed).
 fn read(
     inputs: &[PathBuf],
     to: &mut Route<'_>,
     merger: &SyncSender<FromReader>,
-    spare_core: bool,
+    busy: usize,
 ) -> Option<u64> {
     let mut next = 0u64;
     for (source, path) in inputs.iter().enumerate() {
@@ -281,13 +276,7 @@ fn read(
                 merger.send(FromReader::Error(line)).ok()?;
             }
             Ok(mut src) => {
-                // Decompression on a thread of its own, and the kernel's copy too when a
-                // core is free for it: this thread is the busiest. On a machine without a
-                // spare core a third busy thread only slows the other two (measured: 5 %
-                // more wall time with -j 2 on 2 cores).
-                if src.is_gzip() || spare_core {
-                    src.read_ahead();
-                }
+                src.read_ahead_beside(busy);
                 input.format = Some(format_name(src.format()).to_string());
                 opened = true;
                 let mut batch = Batch::new(next, source);

@@ -70,6 +70,7 @@ pub fn replay(
                 input.error = Some(line);
             }
             Ok(mut src) => {
+                src.read_ahead_beside(1);
                 input.format = Some(format_name(src.format()).to_string());
                 anything_read = true;
                 while let Some(frame) = src.next_frame() {

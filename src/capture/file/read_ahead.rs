@@ -1,6 +1,6 @@
 //! Reading a capture on its own thread: the kernel's copy of the file (and any gzip
-//! decompression) runs beside the analysis instead of inside it. Used by multi-threaded
-//! replays; a single-threaded replay reads on its one thread.
+//! decompression) runs beside the analysis instead of inside it, when the machine has a
+//! core for it or the capture is compressed ([`super::FileSource::read_ahead_beside`]).
 //!
 //! The reader thread fills fixed-size chunks and sends them in order; the consumer
 //! ([`super::stream::StreamBuf`]) copies only the unconsumed tail of its current chunk (a
