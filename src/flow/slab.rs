@@ -2,9 +2,9 @@
 //! array: growing a 100 MB `Vec` copies it into a new block while the old one is still
 //! mapped, which doubled the peak RSS with allocators that do not `mremap` (mimalloc).
 
-/// Bytes per chunk: 512 KiB is the largest object mimalloc serves from its shared large pages
-/// (`MI_LARGE_MAX_OBJ_SIZE`); a chunk that fills it wastes nothing, one slightly larger
-/// would take a page span of its own. 3 640 flows of 144 bytes; 275 chunks for a million.
+/// Bytes per chunk: 512 KiB, eight of the 64 KiB slices mimalloc (v2) carves large objects
+/// from, so a chunk does not round up to a further slice. 3 640 flows of 144 bytes; 275
+/// chunks for a million.
 const CHUNK_BYTES: usize = 512 * 1024;
 
 /// Append-only storage of `Option<T>` addressed by a dense index.
