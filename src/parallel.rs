@@ -70,12 +70,18 @@ struct Slot {
 }
 
 impl Batch {
-    fn new(first: u64, source: u16) -> Batch {
+    /// Room for what the route puts in, so a batch is not regrown (and copied) as it fills:
+    /// frame bytes for shards, only frame times (up to [`BATCH_FRAMES`]) for the one engine.
+    fn new(first: u64, source: u16, route: &Route<'_>) -> Batch {
+        let (data, frames) = match route {
+            Route::Shards(_) => (BATCH_BYTES + 2048, BATCH_BYTES / 256),
+            Route::Engine { .. } => (0, BATCH_FRAMES),
+        };
         Batch {
             first,
             source,
-            data: Vec::with_capacity(BATCH_BYTES + 2048),
-            frames: Vec::new(),
+            data: Vec::with_capacity(data),
+            frames: Vec::with_capacity(frames),
         }
     }
 
@@ -250,7 +256,8 @@ impl Route<'_> {
         let delivered = match self {
             Route::Shards(shards) => shards.iter().all(|s| s.send(Arc::clone(&batch)).is_ok()),
             Route::Engine { events, out, .. } => {
-                let events = std::mem::take(events);
+                // The next batch's events are about as many: start at that size.
+                let events = std::mem::replace(events, Vec::with_capacity(events.len()));
                 out.send(FromShard::Events(events)).is_ok()
             }
         };
@@ -287,7 +294,7 @@ fn read(
                 src.read_ahead_beside(busy);
                 input.format = Some(format_name(src.format()).to_string());
                 opened = true;
-                let mut batch = Batch::new(next, source);
+                let mut batch = Batch::new(next, source, to);
                 while let Some(frame) = src.next_frame() {
                     match frame {
                         Ok(frame) => {
@@ -295,7 +302,8 @@ fn read(
                             to.frame(&mut batch, &frame);
                             if batch.full() {
                                 next = batch.next_index();
-                                let full = std::mem::replace(&mut batch, Batch::new(next, source));
+                                let full =
+                                    std::mem::replace(&mut batch, Batch::new(next, source, to));
                                 if !to.send(full, merger) {
                                     return None;
                                 }
