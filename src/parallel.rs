@@ -549,9 +549,9 @@ impl Merger {
                 }
                 ShardEventKind::Dns(l) => self.dns.insert(l.ip, &l.name, l.ttl_secs, l.at),
                 ShardEventKind::Finished(flow, reason) => {
-                    let mut flow = *flow;
                     self.live = self.live.saturating_sub(1);
                     self.table.ended(reason);
+                    let mut flow = *flow;
                     self.name(shard, &mut flow);
                     self.finished.push((flow, reason));
                 }

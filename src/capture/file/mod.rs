@@ -74,7 +74,6 @@ pub struct FileSource {
     name: String,
     stream: StreamBuf,
     format: Format,
-    total: Option<u64>,
     /// The size of the file on disk (compressed or not); `None` for streams.
     file_len: Option<u64>,
     done: bool,
@@ -86,7 +85,7 @@ impl std::fmt::Debug for FileSource {
             .field("name", &self.name)
             .field("format", &self.format())
             .field("bytes_read", &self.bytes_read())
-            .field("total_bytes", &self.total)
+            .field("total_bytes", &self.total_bytes())
             .field("done", &self.done)
             .finish()
     }
@@ -121,12 +120,9 @@ impl FileSource {
         file_len: Option<u64>,
     ) -> Result<FileSource, CaptureError> {
         let mut stream = StreamBuf::new(r);
-        let mut total = file_len;
         stream.fill(MAGIC_LEN);
         if stream.available().starts_with(&GZIP_MAGIC) {
             stream = stream.into_gzip();
-            // The decompressed size is unknown up front.
-            total = None;
             stream.fill(MAGIC_LEN);
         }
         let format = Self::detect(&mut stream).map_err(|e| e.named(name))?;
@@ -134,7 +130,6 @@ impl FileSource {
             name: name.to_owned(),
             stream,
             format,
-            total,
             file_len,
             done: false,
         })
@@ -209,32 +204,21 @@ impl FileSource {
         }
     }
 
-    /// Whether the capture is gzip-compressed (decompression then costs more than the
-    /// analysis).
-    pub fn is_gzip(&self) -> bool {
-        self.stream.is_gzip()
-    }
-
     /// From now on the file is read (and decompressed) on a thread of its own, ahead of the
-    /// frames asked for, so the caller's thread only parses. It costs a thread and about
-    /// 2.3 MB. Nothing changes when no thread can be started.
-    pub fn read_ahead(&mut self) {
-        self.stream
-            .read_ahead(read_ahead::CHUNK, read_ahead::HEADROOM);
-    }
-
-    /// [`read_ahead`](Self::read_ahead) when it pays beside `busy` busy threads: for a
-    /// stream or a file of at least 4 MiB, when it is gzip (inflating costs more than the
-    /// analysis) or the machine has a core to spare (the kernel's copy then runs there; on a
-    /// full machine a further busy thread only slows the others: 5 % more wall time
-    /// measured with two busy threads on two cores).
+    /// frames asked for, so the caller's thread only parses; it costs a thread and about
+    /// 2.3 MB. Done only when it pays beside `busy` busy threads: for a stream or a file of
+    /// at least 4 MiB, when it is gzip (inflating costs more than the analysis) or the
+    /// machine has a core to spare (the kernel's copy then runs there; on a full machine a
+    /// further busy thread only slows the others: 5 % more wall time measured with two busy
+    /// threads on two cores). Nothing changes when no thread can be started.
     pub fn read_ahead_beside(&mut self, busy: usize) {
         if self.file_len.is_some_and(|n| n < READ_AHEAD_MIN_BYTES) {
             return;
         }
         let spare_core = std::thread::available_parallelism().is_ok_and(|n| n.get() > busy);
-        if self.is_gzip() || spare_core {
-            self.read_ahead();
+        if self.stream.is_gzip() || spare_core {
+            self.stream
+                .read_ahead(read_ahead::CHUNK, read_ahead::HEADROOM);
         }
     }
 
@@ -245,7 +229,8 @@ impl FileSource {
 
     /// The file size when known (not for stdin or gzip), for progress bars.
     pub fn total_bytes(&self) -> Option<u64> {
-        self.total
+        // A decompressed size is unknown up front.
+        self.file_len.filter(|_| !self.stream.is_gzip())
     }
 }
 
