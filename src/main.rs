@@ -149,6 +149,7 @@ impl FlowArgs {
 }
 
 fn main() -> ExitCode {
+    no_huge_pages();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -157,6 +158,16 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Transparent huge pages off for this process. mimalloc marks its whole arena for them,
+/// so the first touch of each 2 MiB region is zeroed (and, in a VM, backed by the host) at
+/// once, though the heap seldom fills it: peak RSS without them is 37 instead of 45 MB on the
+/// benchmark capture, 163 instead of 174 MB with a million open flows, with the same wall
+/// and CPU time (16 interleaved rounds). Best effort: a kernel without the option keeps them.
+fn no_huge_pages() {
+    #[cfg(target_os = "linux")]
+    let _ = nix::sys::prctl::set_thp_disable(true);
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
