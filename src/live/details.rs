@@ -62,7 +62,7 @@ pub fn detail_lines(facts: &Facts, place: Option<&Place>) -> Vec<String> {
                 list(&h.alpn),
                 if h.ech { ", ECH" } else { "" }
             ));
-            out.push(format!("  JA3 {}  JA4 {}", ch.ja3, ch.ja4));
+            out.push(format!("  JA3 {}  JA4 {}", ch.ja3(), ch.ja4()));
         }
         if let Some(sh) = &tls.server_hello {
             out.push(format!(

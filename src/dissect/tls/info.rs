@@ -5,7 +5,7 @@ use super::names::alert_name;
 use super::server_hello::ServerHelloInfo;
 use super::{ClientHelloInfo, ja3, ja4};
 use crate::model::Direction;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use std::sync::Arc;
 
 /// At most this many anomalies are kept per flow; the first ones say the most.
@@ -15,23 +15,47 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-/// The ClientHello with its fingerprints.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// The ClientHello and what its fingerprints need. JA3 and JA4 are computed when the
+/// report is written, not when the hello is parsed: nothing else reads them, and with
+/// `replay -j N` that puts their hashing on the analysis thread instead of the engine's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClientHelloReport {
-    #[serde(flatten)]
     pub hello: ClientHelloInfo,
-    pub ja3: String,
-    pub ja4: String,
+    /// JA4's transport letter (`'t'`, `'q'`, `'d'`, as for [`ja4`]).
+    pub transport: char,
 }
 
 impl ClientHelloReport {
-    /// Fingerprint a ClientHello; `transport` as for [`ja4`] (`'t'`, `'q'`, `'d'`).
     pub fn new(hello: ClientHelloInfo, transport: char) -> Self {
-        ClientHelloReport {
-            ja3: ja3(&hello),
-            ja4: ja4(&hello, transport),
-            hello,
+        ClientHelloReport { hello, transport }
+    }
+
+    pub fn ja3(&self) -> String {
+        ja3(&self.hello)
+    }
+
+    pub fn ja4(&self) -> String {
+        ja4(&self.hello, self.transport)
+    }
+}
+
+/// The JSON form: the hello's own fields, then its fingerprints.
+#[derive(Serialize)]
+struct ClientHelloJson<'a> {
+    #[serde(flatten)]
+    hello: &'a ClientHelloInfo,
+    ja3: String,
+    ja4: String,
+}
+
+impl Serialize for ClientHelloReport {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ClientHelloJson {
+            hello: &self.hello,
+            ja3: self.ja3(),
+            ja4: self.ja4(),
         }
+        .serialize(serializer)
     }
 }
 

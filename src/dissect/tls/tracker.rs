@@ -439,7 +439,7 @@ mod tests {
         assert_eq!(p, Progress::Done);
         let ch = info.client_hello.as_ref().expect("client hello");
         assert_eq!(ch.hello.sni.as_deref(), Some("meet.example.org"));
-        assert!(ch.ja4.starts_with("t13d0508h2_"), "{}", ch.ja4);
+        assert!(ch.ja4().starts_with("t13d0508h2_"), "{}", ch.ja4());
         let sh = info.server_hello.as_ref().expect("server hello");
         assert_eq!((sh.version, sh.cipher_suite), (0x0303, 0xc02f));
         assert_eq!(sh.alpn.as_deref(), Some("h2"));
@@ -761,8 +761,8 @@ mod tests {
         assert_eq!(ch.hello.sni.as_deref(), Some("praxis.example"));
         assert_eq!(ch.hello.alpn, ["h2", "http/1.1"]);
         // tshark -e tls.handshake.ja3 on the same file.
-        assert_eq!(ch.ja3, "22558766122974704364c9c75c5cce0a");
-        assert!(ch.ja4.starts_with("t12d2808h2_"), "{}", ch.ja4);
+        assert_eq!(ch.ja3(), "22558766122974704364c9c75c5cce0a");
+        assert!(ch.ja4().starts_with("t12d2808h2_"), "{}", ch.ja4());
         let sh = info.server_hello.as_ref().expect("server hello");
         assert_eq!(sh.version_name, "TLS 1.2");
         assert_eq!(sh.alpn.as_deref(), Some("h2"));
@@ -781,9 +781,9 @@ mod tests {
         let (info, p) = run(&client, &server);
         assert_eq!(p, Progress::Done);
         let ch = info.client_hello.as_ref().expect("client hello");
-        assert_eq!(ch.ja3, "9dffdb8b608a430b774a2ff7d36c1a0c");
+        assert_eq!(ch.ja3(), "9dffdb8b608a430b774a2ff7d36c1a0c");
         assert_eq!(ch.hello.supported_versions, [0x0304]);
-        assert!(ch.ja4.starts_with("t13d0411h2_"), "{}", ch.ja4);
+        assert!(ch.ja4().starts_with("t13d0411h2_"), "{}", ch.ja4());
         let sh = info.server_hello.as_ref().expect("server hello");
         assert_eq!(sh.version_name, "TLS 1.3");
         assert_eq!(sh.key_share_group, Some(0x001d));
