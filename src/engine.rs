@@ -112,18 +112,13 @@ struct Out<'a, F> {
 }
 
 impl<F: FnMut(Flow, EndReason)> Out<'_, F> {
-    fn finish(&mut self, mut flow: Flow, reason: EndReason) {
+    fn finish(&mut self, flow: Flow, reason: EndReason) {
         match self.events.as_deref_mut() {
-            Some(events) => {
-                // The analysis reads none of the dissector state: free it here, on the
-                // thread that made it, rather than on the merger's.
-                flow.inspection = Inspection::Done;
-                events.push(ShardEvent {
-                    frame: self.frame,
-                    step: self.step,
-                    kind: ShardEventKind::Finished(Box::new(flow), reason),
-                });
-            }
+            Some(events) => events.push(ShardEvent {
+                frame: self.frame,
+                step: self.step,
+                kind: ShardEventKind::Finished(Box::new(flow), reason),
+            }),
             None => (self.finished)(flow, reason),
         }
     }

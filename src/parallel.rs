@@ -26,7 +26,7 @@ use crate::capture::file::FileSource;
 use crate::capture::{Frame, LinkType};
 use crate::engine::{Engine, ShardEvent, ShardEventKind};
 use crate::enrich::dns_cache::DnsCache;
-use crate::flow::{EndReason, Flow, Inspection, TableStats};
+use crate::flow::{EndReason, Flow, TableStats};
 use crate::model::Timestamp;
 use crate::replay::{Outcome, format_name};
 use crate::report::{InputSummary, Sink};
@@ -372,11 +372,7 @@ fn finish_shard(
         let mut flows = spare
             .try_recv()
             .unwrap_or_else(|_| Vec::with_capacity(DRAIN_CHUNK));
-        let more = engine.finish_some(DRAIN_CHUNK, &mut |mut f, _| {
-            // Dissector state is freed here, where it was made, as for flows that end.
-            f.inspection = Inspection::Done;
-            flows.push(f);
-        });
+        let more = engine.finish_some(DRAIN_CHUNK, &mut |f, _| flows.push(f));
         if !flows.is_empty() && out.send(FromShard::Drained(flows)).is_err() {
             return;
         }

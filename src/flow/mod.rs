@@ -106,6 +106,14 @@ impl Flow {
         (f[0] | f[1]) & TcpMeta::RST != 0 || (f[0] & f[1] & TcpMeta::FIN != 0)
     }
 
+    /// Drop the dissector state as the flow leaves the table: its report reads only the
+    /// facts, and with `replay -j N` the flow is reported on another thread, where freeing
+    /// what this thread made costs both threads more (`_mi_page_free_collect` on the engine
+    /// thread: 2.3 % → 1.0 % of the `-j 2` samples).
+    pub(crate) fn leave_inspection(&mut self) {
+        self.inspection = Inspection::Done;
+    }
+
     /// Feed one packet to the dissectors (a no-op once inspection is over).
     pub(crate) fn inspect(&mut self, dir: Direction, pkt: &PacketView<'_>, ctx: &mut Ctx<'_>) {
         self.inspection.on_packet(dir, pkt, &mut self.facts, ctx);

@@ -269,9 +269,10 @@ impl FlowTable {
         finished: &mut impl FnMut(Flow, EndReason),
     ) {
         self.unlink(idx);
-        let Some(flow) = self.slots.get_mut(idx as usize).and_then(Option::take) else {
+        let Some(mut flow) = self.slots.get_mut(idx as usize).and_then(Option::take) else {
             return;
         };
+        flow.leave_inspection();
         if let Ok(entry) = self.index.find_entry(hash_key(&flow.key), |&i| i == idx) {
             entry.remove();
         }
@@ -308,7 +309,8 @@ impl FlowTable {
             let Some(idx) = self.draining.pop().map(|v| v as u32) else {
                 break;
             };
-            if let Some(flow) = self.slots.get_mut(idx as usize).and_then(Option::take) {
+            if let Some(mut flow) = self.slots.get_mut(idx as usize).and_then(Option::take) {
+                flow.leave_inspection();
                 finished(flow, EndReason::EndOfInput);
             }
         }
