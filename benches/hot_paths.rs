@@ -1,15 +1,20 @@
 //! Micro-benchmarks of the per-packet hot paths, on bytes the project recorded itself
 //! (`captures/`): the decoder, the flow table, and the dissectors that run on most flows
-//! (TLS ClientHello, QUIC Initial, DNS, STUN, RTP), and the whole analysis with NDJSON
-//! output. `cargo bench --bench hot_paths`.
+//! (TLS ClientHello, QUIC Initial, DNS, STUN, RTP) and every other dissector (DTLS, HTTP,
+//! SIP, SDP, Zoom), and the whole analysis with NDJSON output. `cargo bench --bench
+//! hot_paths`.
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use leakscope::analyze::{Analyzer, AnalyzerConfig};
 use leakscope::capture::file::FileSource;
 use leakscope::capture::{Frame, LinkType};
 use leakscope::decode::{self, Decoded};
+use leakscope::dissect::dtls::{self, DtlsInfo, DtlsTracker};
+use leakscope::dissect::http::{HttpInfo, HttpTracker};
 use leakscope::dissect::quic::{QuicInfo, QuicTracker};
-use leakscope::dissect::{dns, rtp, stun, tls};
+use leakscope::dissect::tls::cert::CertCache;
+use leakscope::dissect::zoom::{self, ZoomSummary, ZoomTracker};
+use leakscope::dissect::{dns, rtp, sdp, sip, stun, tls};
 use leakscope::flow::{FlowConfig, FlowTable};
 use leakscope::model::{Direction, Endpoint, FlowKey, IpProto, Timestamp};
 use leakscope::report::ndjson::NdjsonSink;
@@ -110,7 +115,147 @@ fn dissectors(c: &mut Criterion) {
     assert!(!media.is_empty(), "no RTP in captures/sip_rtp_plain.pcap");
     g.throughput(Throughput::Bytes(media.len() as u64));
     g.bench_function("rtp", |b| b.iter(|| rtp::parse_rtp(black_box(&media))));
+    other_dissectors(&mut g);
     g.finish();
+}
+
+/// The dissectors that run on fewer flows: a whole DTLS handshake, an HTTP exchange, a SIP
+/// INVITE and its SDP body, Zoom media.
+fn other_dissectors(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    // Every DTLS datagram of a WebRTC call, oriented by the first one's sender.
+    let udp = payloads("webrtc_p2p_dtls12.pcap");
+    let handshake: Vec<(Direction, Vec<u8>)> = udp
+        .iter()
+        .filter(|(_, _, proto, p)| *proto == IpProto::UDP && dtls::looks_like_dtls(p))
+        .map(|(s, _, _, p)| {
+            let client = udp
+                .iter()
+                .find(|(_, _, _, p)| dtls::looks_like_dtls(p))
+                .map(|(s, _, _, _)| *s);
+            let dir = if Some(*s) == client {
+                Direction::ToServer
+            } else {
+                Direction::ToClient
+            };
+            (dir, p.clone())
+        })
+        .collect();
+    assert!(
+        handshake.len() >= 4,
+        "no DTLS handshake in captures/webrtc_p2p_dtls12.pcap"
+    );
+    let bytes: usize = handshake.iter().map(|(_, p)| p.len()).sum();
+    g.throughput(Throughput::Bytes(bytes as u64));
+    // Cold: every handshake parses its certificates. Warm: through the cache the engine
+    // shares between flows, as for a peer seen before.
+    g.bench_function("dtls_handshake", |b| {
+        b.iter_batched(
+            || (DtlsTracker::default(), DtlsInfo::default()),
+            |(mut t, mut info)| {
+                for (dir, p) in &handshake {
+                    t.on_datagram(*dir, black_box(p), &mut info);
+                }
+                info
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    let mut certs = CertCache::default();
+    g.bench_function("dtls_handshake_cached", |b| {
+        b.iter_batched(
+            || (DtlsTracker::default(), DtlsInfo::default()),
+            |(mut t, mut info)| {
+                for (dir, p) in &handshake {
+                    t.on_datagram_cached(*dir, black_box(p), &mut info, &mut certs);
+                }
+                info
+            },
+            BatchSize::SmallInput,
+        )
+    });
+
+    let http = payloads("http_plain.pcap");
+    let request = http
+        .iter()
+        .find(|(_, d, proto, p)| *proto == IpProto::TCP && *d == 80 && !p.is_empty())
+        .map(|(_, _, _, p)| p.clone())
+        .unwrap_or_default();
+    let response = http
+        .iter()
+        .find(|(s, _, proto, p)| *proto == IpProto::TCP && *s == 80 && !p.is_empty())
+        .map(|(_, _, _, p)| p.clone())
+        .unwrap_or_default();
+    assert!(
+        !request.is_empty() && !response.is_empty(),
+        "no HTTP exchange in captures/http_plain.pcap"
+    );
+    g.throughput(Throughput::Bytes((request.len() + response.len()) as u64));
+    g.bench_function("http_exchange", |b| {
+        b.iter_batched(
+            || (HttpTracker::new(), HttpInfo::default()),
+            |(mut t, mut info)| {
+                t.on_stream(Direction::ToServer, black_box(&request), &mut info);
+                t.on_stream(Direction::ToClient, black_box(&response), &mut info);
+                info
+            },
+            BatchSize::SmallInput,
+        )
+    });
+
+    let invite = first_payload("sip_rtp_plain.pcap", |_, _, proto, p| {
+        proto == IpProto::UDP && p.starts_with(b"INVITE ")
+    });
+    assert!(
+        !invite.is_empty(),
+        "no INVITE in captures/sip_rtp_plain.pcap"
+    );
+    g.throughput(Throughput::Bytes(invite.len() as u64));
+    g.bench_function("sip_invite", |b| {
+        b.iter(|| {
+            sip::parse_message(black_box(&invite), true)
+                .map(|(m, n)| (m.header(sip::Header::CallId).map(<[u8]>::len), n))
+        })
+    });
+    let body = invite
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .and_then(|at| invite.get(at + 4..))
+        .unwrap_or_default()
+        .to_vec();
+    assert!(!body.is_empty(), "the INVITE has no SDP body");
+    g.throughput(Throughput::Bytes(body.len() as u64));
+    g.bench_function("sdp_offer", |b| b.iter(|| sdp::parse_sdp(black_box(&body))));
+
+    // A Zoom multimedia-router datagram: the 8-byte SFU header, a type-15 audio
+    // encapsulation, RTP at its documented offset 19 (zoom.lua).
+    let mut datagram = vec![zoom::SFU_TYPE_MEDIA, 0x12, 0x34, 0, 0, 0, 0, 4];
+    let mut media = vec![0u8; 19];
+    media[0] = 15;
+    datagram.extend_from_slice(&media);
+    datagram.extend_from_slice(&[0x90, 112, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0xa]);
+    datagram.extend_from_slice(&[0xbe, 0xde, 0, 1, 0x10, 0xff, 0, 0]);
+    datagram.extend_from_slice(&[0x5a; 120]);
+    assert!(matches!(
+        zoom::parse_server(&datagram),
+        Some(zoom::ServerPacket::Media { .. })
+    ));
+    g.throughput(Throughput::Bytes(datagram.len() as u64));
+    g.bench_function("zoom_media", |b| {
+        b.iter_batched(
+            || {
+                let mut t = ZoomTracker::default();
+                t.port_hint = true;
+                (t, ZoomSummary::default())
+            },
+            |(mut t, mut sum)| {
+                for _ in 0..4 {
+                    black_box(t.on_datagram(Direction::ToServer, black_box(&datagram), &mut sum));
+                }
+                sum
+            },
+            BatchSize::SmallInput,
+        )
+    });
 }
 
 fn decoder(c: &mut Criterion) {
