@@ -123,21 +123,21 @@ fn dissectors(c: &mut Criterion) {
 /// INVITE and its SDP body, Zoom media.
 fn other_dissectors(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
     // Every DTLS datagram of a WebRTC call, oriented by the first one's sender.
-    let udp = payloads("webrtc_p2p_dtls12.pcap");
-    let handshake: Vec<(Direction, Vec<u8>)> = udp
-        .iter()
+    let datagrams: Vec<(u16, Vec<u8>)> = payloads("webrtc_p2p_dtls12.pcap")
+        .into_iter()
         .filter(|(_, _, proto, p)| *proto == IpProto::UDP && dtls::looks_like_dtls(p))
-        .map(|(s, _, _, p)| {
-            let client = udp
-                .iter()
-                .find(|(_, _, _, p)| dtls::looks_like_dtls(p))
-                .map(|(s, _, _, _)| *s);
-            let dir = if Some(*s) == client {
+        .map(|(s, _, _, p)| (s, p))
+        .collect();
+    let client = datagrams.first().map(|(s, _)| *s);
+    let handshake: Vec<(Direction, Vec<u8>)> = datagrams
+        .into_iter()
+        .map(|(s, p)| {
+            let dir = if Some(s) == client {
                 Direction::ToServer
             } else {
                 Direction::ToClient
             };
-            (dir, p.clone())
+            (dir, p)
         })
         .collect();
     assert!(
@@ -174,17 +174,12 @@ fn other_dissectors(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement
         )
     });
 
-    let http = payloads("http_plain.pcap");
-    let request = http
-        .iter()
-        .find(|(_, d, proto, p)| *proto == IpProto::TCP && *d == 80 && !p.is_empty())
-        .map(|(_, _, _, p)| p.clone())
-        .unwrap_or_default();
-    let response = http
-        .iter()
-        .find(|(s, _, proto, p)| *proto == IpProto::TCP && *s == 80 && !p.is_empty())
-        .map(|(_, _, _, p)| p.clone())
-        .unwrap_or_default();
+    let request = first_payload("http_plain.pcap", |_, d, proto, p| {
+        proto == IpProto::TCP && d == 80 && !p.is_empty()
+    });
+    let response = first_payload("http_plain.pcap", |s, _, proto, p| {
+        proto == IpProto::TCP && s == 80 && !p.is_empty()
+    });
     assert!(
         !request.is_empty() && !response.is_empty(),
         "no HTTP exchange in captures/http_plain.pcap"
@@ -216,12 +211,9 @@ fn other_dissectors(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement
                 .map(|(m, n)| (m.header(sip::Header::CallId).map(<[u8]>::len), n))
         })
     });
-    let body = invite
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .and_then(|at| invite.get(at + 4..))
-        .unwrap_or_default()
-        .to_vec();
+    let body = sip::parse_message(&invite, true)
+        .map(|(m, _)| m.body.to_vec())
+        .unwrap_or_default();
     assert!(!body.is_empty(), "the INVITE has no SDP body");
     g.throughput(Throughput::Bytes(body.len() as u64));
     g.bench_function("sdp_offer", |b| b.iter(|| sdp::parse_sdp(black_box(&body))));
