@@ -518,6 +518,64 @@ mod tests {
         assert_eq!(host.as_deref(), Some("example.org"));
     }
 
+    fn inspecting(e: &Engine) -> bool {
+        e.table()
+            .iter()
+            .any(|f| matches!(f.inspection, Inspection::Active(_)))
+    }
+
+    fn ingest_all(e: &mut Engine, frames: &[Vec<u8>]) {
+        for (i, f) in frames.iter().enumerate() {
+            let frame = Frame {
+                ts: Timestamp::from_secs(1000 + i as u64),
+                link: LinkType::RAW,
+                data: f,
+                orig_len: f.len() as u32,
+            };
+            e.ingest(&frame, &mut |_, _| {});
+        }
+    }
+
+    #[test]
+    fn inspection_ends_once_both_directions_began_with_no_dissectors_bytes() {
+        let mut e = Engine::new(EngineConfig::default());
+        let client = b"SSH-2.0-OpenSSH_9.6\r\n";
+        ingest_all(&mut e, &[tcp_seq(true, false, true, 1, client)]);
+        assert!(
+            inspecting(&e),
+            "the server may still answer in a known protocol"
+        );
+        ingest_all(
+            &mut e,
+            &[tcp_seq(false, false, true, 1, b"SSH-2.0-dropbear\r\n")],
+        );
+        assert!(
+            !inspecting(&e),
+            "two unclaimable starts: nothing left to find"
+        );
+    }
+
+    #[test]
+    fn a_known_answer_after_unknown_client_bytes_is_still_recognised() {
+        let mut e = Engine::new(EngineConfig::default());
+        ingest_all(
+            &mut e,
+            &[
+                tcp_seq(true, false, true, 1, b"\x00\x01binary"),
+                tcp_seq(
+                    false,
+                    false,
+                    true,
+                    1,
+                    b"HTTP/1.1 200 OK\r\nServer: x\r\n\r\n",
+                ),
+            ],
+        );
+        let mut flows = Vec::new();
+        e.finish(&mut |f, _| flows.push(f));
+        assert_eq!(flows[0].facts().protocol, Some("http"));
+    }
+
     #[test]
     fn midstream_server_packet_first() {
         let flows = run(&[

@@ -150,6 +150,11 @@ pub fn probe(first_bytes: &[u8]) -> bool {
     probe_prefix(first_bytes) == Some(true)
 }
 
+/// `first_bytes` can no longer become a [`probe`] match, however the stream continues.
+pub fn ruled_out(first_bytes: &[u8]) -> bool {
+    probe_prefix(first_bytes) == Some(false)
+}
+
 /// `Some(true)` for an HTTP start, `Some(false)` for anything else, `None` while
 /// `bytes` is still a proper prefix of a possible start.
 fn probe_prefix(bytes: &[u8]) -> Option<bool> {

@@ -129,6 +129,11 @@ pub fn probe(first_bytes: &[u8]) -> bool {
     probe_prefix(first_bytes) == Some(true)
 }
 
+/// `first_bytes` can no longer become a [`probe`] match, however the stream continues.
+pub fn ruled_out(first_bytes: &[u8]) -> bool {
+    probe_prefix(first_bytes) == Some(false)
+}
+
 /// Some(true) = SIP, Some(false) = not SIP, None = too short to tell.
 fn probe_prefix(b: &[u8]) -> Option<bool> {
     const STATUS: &[u8] = b"SIP/2.0 ";

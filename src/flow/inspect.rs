@@ -132,6 +132,12 @@ impl Ctx<'_> {
     }
 }
 
+/// A TCP stream that began with bytes no TCP dissector's probe can match, whatever follows
+/// (an empty stream may still start anything).
+fn unclaimable(start: &[u8]) -> bool {
+    !start.is_empty() && tls::ruled_out(start) && http::ruled_out(start) && sip::ruled_out(start)
+}
+
 /// DNS, mDNS and LLMNR ports: a hint, confirmed by parsing.
 fn dns_port(port: u16) -> bool {
     matches!(port, 53 | 5353 | 5355)
@@ -393,6 +399,10 @@ impl Inspector {
             } else if dns_port(pkt.sport) || dns_port(pkt.dport) {
                 facts.protocol = Some("dns");
                 self.state = State::Dns(Box::default());
+            } else if self.streams.iter().all(|s| unclaimable(s.bytes())) {
+                // Both directions began with bytes no dissector takes, and a stream's start
+                // never changes: probing until the packet limit would only copy segments.
+                return Progress::Done;
             } else {
                 return Progress::NeedMore;
             }
@@ -416,6 +426,53 @@ impl Inspector {
                 ctx.learn(feed)
             }
             _ => Progress::NeedMore,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn unclaimable_only_once_every_probe_has_decided() {
+        assert!(unclaimable(b"SSH-2.0-OpenSSH_9.6\r\n"));
+        assert!(!unclaimable(b""));
+        // Still prefixes of a TLS record, an HTTP method, a SIP request.
+        assert!(!unclaimable(b"\x16\x03"));
+        assert!(!unclaimable(b"GE"));
+        assert!(!unclaimable(b"INVITE si"));
+        assert!(!unclaimable(b"HTTP/1."));
+    }
+
+    proptest! {
+        /// A stream's start never changes, so once unclaimable no later bytes make a
+        /// probe match: ending inspection then loses nothing.
+        #[test]
+        fn unclaimable_stays_so_whatever_follows(
+            random in proptest::collection::vec(any::<u8>(), 0..24),
+            seed in proptest::option::of(0usize..4),
+            cut in 0usize..24,
+            more in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            // Random bytes, or a real start cut anywhere, so both outcomes are explored.
+            const STARTS: [&[u8]; 4] = [
+                b"GET / HTTP/1.1\r\n",
+                b"SIP/2.0 200 OK",
+                b"\x16\x03\x01\x00\x05\x01",
+                b"REGISTER sip:a",
+            ];
+            // The start, and what follows it: the rest of the real start, then anything.
+            let (start, mut longer) = match seed {
+                Some(k) => (STARTS[k][..cut.min(STARTS[k].len())].to_vec(), STARTS[k].to_vec()),
+                None => (random.clone(), random),
+            };
+            longer.extend_from_slice(&more);
+            if unclaimable(&start) {
+                prop_assert!(!tls::probe(&longer) && !http::probe(&longer) && !sip::probe(&longer));
+                prop_assert!(unclaimable(&longer));
+            }
         }
     }
 }

@@ -24,7 +24,7 @@ pub use client_hello::{client_hello_from_parts, is_grease, parse_client_hello_me
 pub use fingerprint::{ja3, ja3_string, ja4};
 pub use info::{ClientHelloReport, TlsAlert, TlsAnomaly, TlsAnomalyKind, TlsInfo};
 pub use names::{alert_name, cipher_is_weak, cipher_name, version_name};
-pub use record::probe;
+pub use record::{probe, ruled_out};
 pub use server_hello::{ServerHelloInfo, parse_server_hello_message};
 pub use tracker::TlsTracker;
 

@@ -116,6 +116,12 @@ pub fn probe(first_bytes: &[u8]) -> bool {
     }
 }
 
+/// `first_bytes` can no longer become a [`probe`] match, however the stream continues: the
+/// record header and the handshake type are all there, and they are not a hello.
+pub fn ruled_out(first_bytes: &[u8]) -> bool {
+    first_bytes.len() > RECORD_HEADER_LEN && !probe(first_bytes)
+}
+
 #[cfg(test)]
 #[allow(clippy::expect_used, clippy::unwrap_used)]
 mod tests {
