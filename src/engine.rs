@@ -453,9 +453,8 @@ mod tests {
         out
     }
 
-    fn run(frames: &[Vec<u8>]) -> Vec<Flow> {
-        let mut e = Engine::new(EngineConfig::default());
-        let mut out = Vec::new();
+    /// Feed raw IP frames one second apart; flows that end go to `out`.
+    fn ingest_all(e: &mut Engine, frames: &[Vec<u8>], out: &mut Vec<Flow>) {
         for (i, f) in frames.iter().enumerate() {
             let frame = Frame {
                 ts: Timestamp::from_secs(1000 + i as u64),
@@ -465,6 +464,12 @@ mod tests {
             };
             e.ingest(&frame, &mut |f, _| out.push(f));
         }
+    }
+
+    fn run(frames: &[Vec<u8>]) -> Vec<Flow> {
+        let mut e = Engine::new(EngineConfig::default());
+        let mut out = Vec::new();
+        ingest_all(&mut e, frames, &mut out);
         e.finish(&mut |f, _| out.push(f));
         out
     }
@@ -524,30 +529,21 @@ mod tests {
             .any(|f| matches!(f.inspection, Inspection::Active(_)))
     }
 
-    fn ingest_all(e: &mut Engine, frames: &[Vec<u8>]) {
-        for (i, f) in frames.iter().enumerate() {
-            let frame = Frame {
-                ts: Timestamp::from_secs(1000 + i as u64),
-                link: LinkType::RAW,
-                data: f,
-                orig_len: f.len() as u32,
-            };
-            e.ingest(&frame, &mut |_, _| {});
-        }
-    }
-
     #[test]
     fn inspection_ends_once_both_directions_began_with_no_dissectors_bytes() {
         let mut e = Engine::new(EngineConfig::default());
+        let mut ended = Vec::new();
         let client = b"SSH-2.0-OpenSSH_9.6\r\n";
-        ingest_all(&mut e, &[tcp_seq(true, false, true, 1, client)]);
+        ingest_all(&mut e, &[tcp_seq(true, false, true, 1, client)], &mut ended);
         assert!(
             inspecting(&e),
             "the server may still answer in a known protocol"
         );
+        let server = b"SSH-2.0-dropbear\r\n";
         ingest_all(
             &mut e,
-            &[tcp_seq(false, false, true, 1, b"SSH-2.0-dropbear\r\n")],
+            &[tcp_seq(false, false, true, 1, server)],
+            &mut ended,
         );
         assert!(
             !inspecting(&e),
@@ -557,22 +553,16 @@ mod tests {
 
     #[test]
     fn a_known_answer_after_unknown_client_bytes_is_still_recognised() {
-        let mut e = Engine::new(EngineConfig::default());
-        ingest_all(
-            &mut e,
-            &[
-                tcp_seq(true, false, true, 1, b"\x00\x01binary"),
-                tcp_seq(
-                    false,
-                    false,
-                    true,
-                    1,
-                    b"HTTP/1.1 200 OK\r\nServer: x\r\n\r\n",
-                ),
-            ],
-        );
-        let mut flows = Vec::new();
-        e.finish(&mut |f, _| flows.push(f));
+        let flows = run(&[
+            tcp_seq(true, false, true, 1, b"\x00\x01binary"),
+            tcp_seq(
+                false,
+                false,
+                true,
+                1,
+                b"HTTP/1.1 200 OK\r\nServer: x\r\n\r\n",
+            ),
+        ]);
         assert_eq!(flows[0].facts().protocol, Some("http"));
     }
 

@@ -22,8 +22,9 @@
 //! flows in swapped order).
 
 use crate::analyze::{AnalyzerConfig, EngineCounts, Reporter};
+use crate::capture::Frame;
+use crate::capture::batch::{FrameBatch, Limits};
 use crate::capture::file::FileSource;
-use crate::capture::{Frame, LinkType};
 use crate::engine::{Engine, ShardEvent, ShardEventKind};
 use crate::enrich::dns_cache::DnsCache;
 use crate::flow::{EndReason, Flow, TableStats};
@@ -53,78 +54,42 @@ const DRAIN_CHUNK: usize = 4096;
 /// The most shards a replay runs (more would only duplicate decoding).
 pub const MAX_SHARDS: usize = 64;
 
-/// Frames of one input, copied out of the reader's buffer.
+/// Frames of one input: copied out of the reader's buffer for the shards, only their times
+/// for the one engine (which already saw the bytes).
 struct Batch {
     /// The run-wide index of the first frame.
     first: u64,
     source: u16,
-    data: Vec<u8>,
-    frames: Vec<Slot>,
-}
-
-struct Slot {
-    ts: Timestamp,
-    link: LinkType,
-    end: usize,
-    orig_len: u32,
+    frames: FrameBatch,
 }
 
 impl Batch {
     /// Room for what the route puts in, so a batch is not regrown (and copied) as it fills:
     /// frame bytes for shards, only frame times (up to [`BATCH_FRAMES`]) for the one engine.
     fn new(first: u64, source: u16, route: &Route<'_>) -> Batch {
-        let (data, frames) = match route {
-            Route::Shards(_) => (BATCH_BYTES + 2048, BATCH_BYTES / 256),
-            Route::Engine { .. } => (0, BATCH_FRAMES),
+        let full_at = Limits {
+            frames: BATCH_FRAMES,
+            bytes: BATCH_BYTES,
+        };
+        let room = match route {
+            Route::Shards(_) => Limits {
+                frames: BATCH_BYTES / 256,
+                bytes: BATCH_BYTES + 2048,
+            },
+            Route::Engine { .. } => Limits {
+                frames: BATCH_FRAMES,
+                bytes: 0,
+            },
         };
         Batch {
             first,
             source,
-            data: Vec::with_capacity(data),
-            frames: Vec::with_capacity(frames),
+            frames: FrameBatch::new(full_at, room),
         }
-    }
-
-    fn push(&mut self, frame: &Frame<'_>) {
-        self.data.extend_from_slice(frame.data);
-        self.frames.push(Slot {
-            ts: frame.ts,
-            link: frame.link,
-            end: self.data.len(),
-            orig_len: frame.orig_len,
-        });
-    }
-
-    /// Only the frame's time and place in the run (the one engine already has its bytes).
-    fn push_time(&mut self, frame: &Frame<'_>) {
-        self.frames.push(Slot {
-            ts: frame.ts,
-            link: frame.link,
-            end: 0,
-            orig_len: frame.orig_len,
-        });
-    }
-
-    fn full(&self) -> bool {
-        self.data.len() >= BATCH_BYTES || self.frames.len() >= BATCH_FRAMES
     }
 
     fn next_index(&self) -> u64 {
         self.first + self.frames.len() as u64
-    }
-
-    fn frames(&self) -> impl Iterator<Item = Frame<'_>> {
-        let mut start = 0;
-        self.frames.iter().map(move |s| {
-            let data = self.data.get(start..s.end).unwrap_or_default();
-            start = s.end;
-            Frame {
-                ts: s.ts,
-                link: s.link,
-                data,
-                orig_len: s.orig_len,
-            }
-        })
     }
 }
 
@@ -238,11 +203,11 @@ enum Route<'a> {
 impl Route<'_> {
     fn frame(&mut self, batch: &mut Batch, frame: &Frame<'_>) {
         match self {
-            Route::Shards(_) => batch.push(frame),
+            Route::Shards(_) => batch.frames.push(frame),
             Route::Engine { engine, events, .. } => {
                 engine.set_source(batch.source);
                 engine.ingest_shard(batch.next_index(), frame, events);
-                batch.push_time(frame);
+                batch.frames.push_time(frame);
             }
         }
     }
@@ -300,7 +265,7 @@ fn read(
                         Ok(frame) => {
                             input.frames += 1;
                             to.frame(&mut batch, &frame);
-                            if batch.full() {
+                            if batch.frames.is_full() {
                                 next = batch.next_index();
                                 let full =
                                     std::mem::replace(&mut batch, Batch::new(next, source, to));
@@ -342,7 +307,7 @@ fn run_shard(
             engine.set_source(source);
         }
         let mut events = Vec::with_capacity(batch.frames.len() / 4);
-        for (i, frame) in batch.frames().enumerate() {
+        for (i, frame) in batch.frames.frames().enumerate() {
             engine.ingest_shard(batch.first + i as u64, &frame, &mut events);
         }
         frames = batch.next_index();
@@ -471,10 +436,10 @@ impl Merger {
                             .unwrap_or(u64::MAX)
                     };
                     let mut next = next_event(&mut events);
-                    for (i, frame) in batch.frames.iter().enumerate() {
+                    for (i, ts) in batch.frames.timestamps().enumerate() {
                         let index = batch.first + i as u64;
-                        self.first_seen.get_or_insert(frame.ts);
-                        self.now = self.now.max(frame.ts);
+                        self.first_seen.get_or_insert(ts);
+                        self.now = self.now.max(ts);
                         if index == next {
                             for (shard, e) in events.iter_mut().enumerate() {
                                 while let Some(ev) = e.next_if(|ev| ev.frame == index) {

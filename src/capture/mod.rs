@@ -1,6 +1,7 @@
 //! Packet sources: capture files (pcap, pcapng, gzip-compressed, stdin) and, later, live
 //! interfaces. A source yields [`Frame`]s: borrowed bytes plus capture time and link type.
 
+pub mod batch;
 pub mod file;
 
 pub use file::{CaptureError, CaptureErrorKind, CaptureFormat, FileSource};

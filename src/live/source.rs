@@ -3,10 +3,10 @@
 //! for the analysis: when the queue is full the current batch fills up, and frames past it
 //! are dropped and counted.
 
-use super::batch::{BATCH_FRAMES, FrameBatch};
+use super::batch::{BATCH_FRAMES, FrameBatch, new_batch};
 use super::privs::setcap_hint;
 use super::stop::StopHandle;
-use crate::capture::LinkType;
+use crate::capture::{Frame, LinkType};
 use crate::model::Timestamp;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -204,12 +204,17 @@ impl Pending<'_> {
             .batch
             .get_or_insert_with(|| match self.pool.try_recv() {
                 Ok(mut b) => {
-                    b.clear(link);
+                    b.clear();
                     b
                 }
-                Err(_) => FrameBatch::new(link),
+                Err(_) => new_batch(),
             });
-        batch.push(ts, orig_len, data);
+        batch.push(&Frame {
+            ts,
+            link,
+            data,
+            orig_len,
+        });
         if batch.is_full() {
             self.send();
         }
@@ -373,8 +378,13 @@ mod tests {
         let (tx, rx) = mpsc::sync_channel(1);
         let (pool_tx, pool) = mpsc::sync_channel(1);
         let c = CaptureCounters::default();
-        let mut used = FrameBatch::new(LinkType::ETHERNET);
-        used.push(Timestamp(9), 4, b"old!");
+        let mut used = new_batch();
+        used.push(&Frame {
+            ts: Timestamp(9),
+            link: LinkType::ETHERNET,
+            data: b"old!",
+            orig_len: 4,
+        });
         assert!(pool_tx.try_send(used).is_ok());
         let mut p = pending(&tx, &pool, &c);
         p.add(Timestamp(1), 3, b"new");
