@@ -1,5 +1,6 @@
-//! Packet sources: capture files (pcap, pcapng, gzip-compressed, stdin) and, later, live
-//! interfaces. A source yields [`Frame`]s: borrowed bytes plus capture time and link type.
+//! Packet sources: capture files (pcap, pcapng, gzip-compressed, stdin), and the batches
+//! frames cross threads in; live interfaces are read in [`crate::live`]. A source yields
+//! [`Frame`]s: borrowed bytes plus capture time and link type.
 
 pub mod batch;
 pub mod file;

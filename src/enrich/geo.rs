@@ -12,10 +12,10 @@
 //! they get an [`AddressScope`] and no country.
 //!
 //! References:
-//! - MaxMind DB format: https://maxmind.github.io/MaxMind-DB/
+//! - MaxMind DB format: <https://maxmind.github.io/MaxMind-DB/>
 //! - GeoIP2 record layout (`country.iso_code`, `autonomous_system_number`):
-//!   https://dev.maxmind.com/geoip/docs/databases/
-//! - ip-location-db: https://github.com/sapics/ip-location-db
+//!   <https://dev.maxmind.com/geoip/docs/databases/>
+//! - ip-location-db: <https://github.com/sapics/ip-location-db>
 
 mod country;
 mod jurisdiction;

@@ -2,7 +2,7 @@
 //! Blocks with microsecond timestamps (the if_tsresol default).
 //!
 //! References: draft-ietf-opsawg-pcapng (§4.1 Section Header Block, §4.2 Interface
-//! Description Block, §4.3 Enhanced Packet Block), https://www.tcpdump.org/linktypes.html.
+//! Description Block, §4.3 Enhanced Packet Block), <https://www.tcpdump.org/linktypes.html>.
 
 use crate::capture::LinkType;
 use crate::model::Timestamp;

@@ -8,9 +8,9 @@
 //! - DuckDuckGo `android-tds.json` (`trackers` → domain → owner, categories);
 //! - Ghostery `trackerdb.json` (`patterns` → domains, `organizations` → name, country).
 //!
-//! References: https://help.adblockplus.org/hc/en-us/articles/360062733293 (filter syntax),
-//! https://github.com/disconnectme/disconnect-tracking-protection,
-//! https://github.com/duckduckgo/tracker-blocklists, https://github.com/ghostery/trackerdb.
+//! References: <https://help.adblockplus.org/hc/en-us/articles/360062733293> (filter syntax),
+//! <https://github.com/disconnectme/disconnect-tracking-protection>,
+//! <https://github.com/duckduckgo/tracker-blocklists>, <https://github.com/ghostery/trackerdb>.
 
 use super::load::{SignatureError, Source};
 use super::{Category, TelemetryEntry};

@@ -7,8 +7,8 @@
 //! spec (it takes the first two ALPN characters, decides `d`/`i` from its own host name
 //! instead of the SNI extension, and hashes an empty extension list). We follow JA4.md.
 //!
-//! References: JA3 https://github.com/salesforce/ja3 (README: string layout, GREASE),
-//! JA4 https://github.com/FoxIO-LLC/ja4/blob/main/technical_details/JA4.md,
+//! References: JA3 <https://github.com/salesforce/ja3> (README: string layout, GREASE),
+//! JA4 <https://github.com/FoxIO-LLC/ja4/blob/main/technical_details/JA4.md>,
 //! RFC 8701 (GREASE).
 
 use super::ClientHelloInfo;

@@ -2,7 +2,7 @@
 //! cipher suites count as weak.
 //!
 //! References: IANA TLS parameters
-//! (https://www.iana.org/assignments/tls-parameters/tls-parameters.xhtml),
+//! (<https://www.iana.org/assignments/tls-parameters/tls-parameters.xhtml>),
 //! RFC 8446 §6 (alerts), RFC 7465 (no RC4), RFC 8996 (TLS 1.0/1.1 deprecated),
 //! RFC 9325 §4.1 (NULL, anonymous, EXPORT, RC4, DES/3DES must not be negotiated).
 

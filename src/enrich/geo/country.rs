@@ -1,9 +1,9 @@
 //! ISO 3166-1 alpha-2 country codes and their English short names.
 //!
 //! References:
-//! - ISO 3166-1 alpha-2 list: https://www.iso.org/obp/ui/#search/code/
+//! - ISO 3166-1 alpha-2 list: <https://www.iso.org/obp/ui/#search/code/>
 //! - Kosovo's user-assigned `XK` (used by the RIRs, MaxMind and DB-IP):
-//!   https://www.ripe.net/participate/member-support/list-of-members/
+//!   <https://www.ripe.net/participate/member-support/list-of-members/>
 
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};

@@ -2,13 +2,13 @@
 //! adequacy decision, or a third-country transfer?
 //!
 //! References:
-//! - GDPR Art. 45 (adequacy): https://eur-lex.europa.eu/eli/reg/2016/679/oj
+//! - GDPR Art. 45 (adequacy): <https://eur-lex.europa.eu/eli/reg/2016/679/oj>
 //! - The Commission's list of adequacy decisions:
-//!   https://commission.europa.eu/law/law-topic/data-protection/international-dimension-data-protection/adequacy-decisions_en
+//!   <https://commission.europa.eu/law/law-topic/data-protection/international-dimension-data-protection/adequacy-decisions_en>
 //! - EU-US Data Privacy Framework, Implementing Decision (EU) 2023/1795:
-//!   https://eur-lex.europa.eu/eli/dec_impl/2023/1795/oj
+//!   <https://eur-lex.europa.eu/eli/dec_impl/2023/1795/oj>
 //! - EEA Agreement (EU27 + Iceland, Liechtenstein, Norway):
-//!   https://www.efta.int/eea/eea-agreement
+//!   <https://www.efta.int/eea/eea-agreement>
 
 use super::{AddressScope, CountryCode, GeoInfo};
 use serde::{Deserialize, Serialize};

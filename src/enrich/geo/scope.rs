@@ -2,9 +2,9 @@
 //!
 //! References:
 //! - IANA IPv4 Special-Purpose Address Registry (RFC 6890):
-//!   https://www.iana.org/assignments/iana-ipv4-special-registry/
+//!   <https://www.iana.org/assignments/iana-ipv4-special-registry/>
 //! - IANA IPv6 Special-Purpose Address Registry:
-//!   https://www.iana.org/assignments/iana-ipv6-special-registry/
+//!   <https://www.iana.org/assignments/iana-ipv6-special-registry/>
 //! - RFC 1918 (private IPv4), RFC 6598 (shared 100.64/10), RFC 4193 (ULA),
 //!   RFC 5737 / RFC 3849 / RFC 9637 (documentation), RFC 6052 (NAT64 64:ff9b::/96),
 //!   RFC 4291 §2.5.5.2 (IPv4-mapped IPv6).
