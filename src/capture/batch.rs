@@ -178,7 +178,14 @@ mod tests {
     proptest! {
         #[test]
         fn any_frames_round_trip(frames in proptest::collection::vec(
-            (any::<u64>(), any::<u32>(), any::<u32>(), proptest::collection::vec(any::<u8>(), 0..64)), 0..40)) {
+            (
+                any::<u64>(),
+                any::<u32>(),
+                any::<u32>(),
+                proptest::collection::vec(any::<u8>(), 0..64),
+            ),
+            0..40,
+        )) {
             let mut b = FrameBatch::new(ROOMY, ROOMY);
             for (ts, link, len, data) in &frames {
                 b.push(&frame(*ts, LinkType(*link), *len, data));

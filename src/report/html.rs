@@ -3,8 +3,9 @@
 //! findings and the flow table. Nothing is loaded from the network (inline CSS and SVG, no
 //! scripts, fonts or images), and a Content-Security-Policy forbids it anyway.
 //!
-//! Every string that can come from packets goes through [`sanitize::for_terminal`](crate::report::sanitize::for_terminal) (control
-//! and bidi characters) and then HTML escaping; no user data is written into attributes.
+//! Every string that can come from packets goes through
+//! [`sanitize::for_terminal`](crate::report::sanitize::for_terminal) (control and bidi
+//! characters) and then HTML escaping; no user data is written into attributes.
 //!
 //! References:
 //! - HTML escaping: <https://html.spec.whatwg.org/multipage/parsing.html#escapingString>

@@ -121,7 +121,8 @@ impl DnsInfo {
 #[derive(Debug)]
 pub struct DnsFeed {
     pub progress: Progress,
-    /// Responses parsed by this call, for the name cache (see [`answers_for_cache`](crate::dissect::dns::answers_for_cache)).
+    /// Responses parsed by this call, for the name cache (see
+    /// [`answers_for_cache`](crate::dissect::dns::answers_for_cache)).
     pub responses: Vec<DnsMessage>,
 }
 
