@@ -1,5 +1,5 @@
-//! Packet sources: capture files (pcap, pcapng, gzip-compressed, stdin), and the batches
-//! frames cross threads in; live interfaces are read in [`crate::live`]. A source yields
+//! Packet sources: capture files (pcap, pcapng, gzip-compressed, stdin), and the batches in
+//! which frames cross threads; live interfaces are read in [`crate::live`]. A source yields
 //! [`Frame`]s: borrowed bytes plus capture time and link type.
 
 pub mod batch;
