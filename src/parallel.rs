@@ -18,8 +18,8 @@
 //! shards, a capture whose timestamps go backwards may expire a flow at another frame: a
 //! flow's place in its idle list follows its last packet's arrival, not its time, and the
 //! sweep stops at the first flow that is not idle yet, which may sit in another shard's
-//! list (of the 531 nDPI corpus captures, whose `time_went_backwards` > 0, none with two
-//! shards and one with three report two flows in swapped order; which depends on the hash).
+//! list (among the 531 nDPI corpus captures, one whose time goes backwards reports two flows
+//! in swapped order with three shards, none with two; which one depends on the hash).
 
 use crate::analyze::{AnalyzerConfig, EngineCounts, Reporter};
 use crate::capture::Frame;
