@@ -98,8 +98,6 @@ impl Facts {
             Some("zoom")
         } else if dtls {
             Some("dtls")
-        } else if !m.zoom.is_empty() {
-            Some("zoom")
         } else if !m.rtp.is_empty() || !m.rtcp.is_empty() {
             Some("rtp")
         } else if !m.turn.is_empty() {
