@@ -49,8 +49,7 @@ struct Shard {
 
 impl Shard {
     fn owns(&self, key: &FlowKey) -> bool {
-        // A lone shard (`--threads 2`) owns every flow: no hash for it, per frame.
-        self.count == 1 || shard_of(key, self.count) == self.index
+        shard_of(key, self.count) == self.index
     }
 
     /// One of several: the merger numbers and names the flows, so the shard reports their
@@ -63,6 +62,10 @@ impl Shard {
 /// The shard (of `count`) that owns a flow. Both directions share a [`FlowKey`], so both
 /// land on the same shard.
 pub fn shard_of(key: &FlowKey, count: u64) -> u64 {
+    // One shard (`--threads 2`) owns every flow: no hash for it, per frame.
+    if count <= 1 {
+        return 0;
+    }
     let mut h = rustc_hash::FxHasher::default();
     key.hash(&mut h);
     // FxHash leaves the low bits weak; fold the high bits in, then map the mixed hash onto
@@ -71,7 +74,7 @@ pub fn shard_of(key: &FlowKey, count: u64) -> u64 {
     let x = h.finish();
     let x = (x ^ (x >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
     let x = x ^ (x >> 33);
-    ((u128::from(x) * u128::from(count.max(1))) >> 64) as u64
+    ((u128::from(x) * u128::from(count)) >> 64) as u64
 }
 
 /// Where in the processing of a frame an event happened: a frame first sweeps idle flows
