@@ -12,8 +12,19 @@ use serde::Serialize;
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
-/// How often (in capture time) idle flows and stale fragments are swept.
+/// How often (in capture time) idle flows and stale fragments are swept: at the first frame
+/// of every whole second, so the sweeps fall on the same frames whatever frame a replay
+/// started from (a split replay starts engines mid-capture).
 const SWEEP_INTERVAL_NS: u64 = Timestamp::NANOS_PER_SEC;
+
+/// The sweep after one at `now`: the start of the next whole second.
+fn next_sweep_after(now: Timestamp) -> Timestamp {
+    Timestamp(
+        (now.0 / SWEEP_INTERVAL_NS)
+            .saturating_add(1)
+            .saturating_mul(SWEEP_INTERVAL_NS),
+    )
+}
 
 /// Packet-level counters.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
@@ -246,7 +257,7 @@ impl Engine {
             self.table.expire(self.now, &mut |f, r| out.finish(f, r));
             self.defrag.expire(self.now);
             self.stale_fragments(out);
-            self.next_sweep = Timestamp(self.now.0.saturating_add(SWEEP_INTERVAL_NS));
+            self.next_sweep = next_sweep_after(self.now);
         }
         out.step = STEP_PACKET;
         match decode::decode(frame.link, frame.data) {
@@ -278,7 +289,7 @@ impl Engine {
         self.now = now;
         self.table.expire(now, finished);
         self.defrag.expire(now);
-        self.next_sweep = Timestamp(now.0.saturating_add(SWEEP_INTERVAL_NS));
+        self.next_sweep = next_sweep_after(now);
     }
 
     /// The input ended: report every remaining flow.
@@ -528,6 +539,59 @@ mod tests {
             .and_then(|h| h.request.as_ref())
             .and_then(|r| r.host.clone());
         assert_eq!(host.as_deref(), Some("example.org"));
+    }
+
+    fn udp_between(sport: u16, dport: u16) -> Vec<u8> {
+        let mut out = Vec::new();
+        let _ = PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .udp(sport, dport)
+            .write(&mut out, b"x");
+        out
+    }
+
+    /// The frame (counted from the first one fed) at which the flow from port 2000 ended,
+    /// feeding an engine the frames of `times` from `start` on: a filler flow in every
+    /// frame, the watched flow in frame 1 only.
+    fn idle_end_frame(times: &[Timestamp], start: usize) -> Option<usize> {
+        let mut e = Engine::new(EngineConfig::default());
+        let filler = udp_between(1000, 53);
+        let watched = udp_between(2000, 53);
+        let mut ended = None;
+        for (i, &ts) in times.iter().enumerate().skip(start) {
+            let data = if i == 1 { &watched } else { &filler };
+            let frame = Frame {
+                ts,
+                link: LinkType::RAW,
+                data,
+                orig_len: data.len() as u32,
+            };
+            e.ingest(&frame, &mut |f, _| {
+                if f.key.lo.port == 2000 || f.key.hi.port == 2000 {
+                    ended = Some(i);
+                }
+            });
+        }
+        ended
+    }
+
+    #[test]
+    fn idle_flows_end_at_the_same_frame_whichever_frame_the_engine_started_from() {
+        // Frames 0.3 s apart: a sweep 1 s after the previous one drifts against the frames,
+        // so an engine started one frame later would sweep at other frames.
+        let times: Vec<Timestamp> = (0..500u64)
+            .map(|i| Timestamp::from_secs_nanos(1000 + i * 3 / 10, (i * 3 % 10) * 100_000_000))
+            .collect();
+        let from_start = idle_end_frame(&times, 0);
+        assert!(
+            from_start.is_some(),
+            "the watched flow idles out within the frames"
+        );
+        assert_eq!(idle_end_frame(&times, 1), from_start);
+        // It ends at the first frame of the first whole second after its deadline.
+        let end = from_start.unwrap_or_default();
+        let deadline = Timestamp(times[1].0 + EngineConfig::default().flow.udp_timeout_ns);
+        let sweep = next_sweep_after(deadline);
+        assert!(times[end - 1] < sweep && sweep <= times[end]);
     }
 
     fn inspecting(e: &Engine) -> bool {
