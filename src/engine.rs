@@ -13,8 +13,8 @@ use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
 /// How often (in capture time) idle flows and stale fragments are swept: at the first frame
-/// of every whole second, so the sweeps fall on the same frames whatever frame a replay
-/// started from (a split replay starts engines mid-capture).
+/// of every whole second, so where a sweep falls does not depend on the frame an engine
+/// started reading at (one started mid-capture sweeps at the same frames).
 const SWEEP_INTERVAL_NS: u64 = Timestamp::NANOS_PER_SEC;
 
 /// The sweep after one at `now`: the start of the next whole second.
