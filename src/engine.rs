@@ -12,18 +12,12 @@ use serde::Serialize;
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
-/// How often (in capture time) idle flows and stale fragments are swept: at the first frame
-/// of every whole second, so where a sweep falls does not depend on the frame an engine
-/// started reading at (one started mid-capture sweeps at the same frames).
-const SWEEP_INTERVAL_NS: u64 = Timestamp::NANOS_PER_SEC;
-
-/// The sweep after one at `now`: the start of the next whole second.
+/// The sweep (of idle flows and stale fragments) after one at `now`: the start of the next
+/// whole second of capture time. Sweeps fall at the first frame of every whole second, so
+/// where a sweep falls does not depend on the frame an engine started reading at (one
+/// started mid-capture sweeps at the same frames).
 fn next_sweep_after(now: Timestamp) -> Timestamp {
-    Timestamp(
-        (now.0 / SWEEP_INTERVAL_NS)
-            .saturating_add(1)
-            .saturating_mul(SWEEP_INTERVAL_NS),
-    )
+    Timestamp::from_secs(now.secs().saturating_add(1))
 }
 
 /// Packet-level counters.
